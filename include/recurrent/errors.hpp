@@ -1,0 +1,57 @@
+/** @file
+ * Exception hierarchy. Every error the library raises derives from `recurrent::Error`, is thrown
+ * at an API boundary (construction, `setWeights`, `call`, `resetStates`, ...) and never inside a
+ * time step. Messages start with the layer and method (`LSTM 'rnn'.call: ...`), then name the
+ * argument, what was expected and what was received.
+ *
+ * | class         | base          | raised for (TF.js error kind)                                  |
+ * |---------------|---------------|----------------------------------------------------------------|
+ * | `ValueError`  | `Error`       | TF.js `ValueError` in general                                  |
+ * | `ConfigError` | `ValueError`  | bad constructor argument: units, activation, mergeMode, cell   |
+ * | `ShapeError`  | `ValueError`  | inputs, masks, initial states or weights of the wrong shape    |
+ * | `StateError`  | `Error`       | stateful misuse: resetStates on a non-stateful layer (TF.js    |
+ * |               |               | `AttributeError`), batch size change of a stateful layer       |
+ */
+#ifndef RECURRENT_ERRORS_HPP
+#define RECURRENT_ERRORS_HPP
+
+#include <recurrent/config.hpp>
+
+#include <stdexcept>
+#include <string>
+
+namespace recurrent {
+
+/// Base of every exception thrown by the library.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// An argument has an invalid value (TF.js `ValueError`).
+class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A constructor argument is invalid: units, activation name, mergeMode, missing cell, ...
+class ConfigError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
+/// A tensor has the wrong rank or shape: inputs, mask, initial state, weights.
+class ShapeError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
+/// Misuse of layer state: resetStates on a non-stateful layer, stateful batch change.
+class StateError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_ERRORS_HPP

@@ -1,0 +1,217 @@
+/** @file
+ * `rnn()`: the generic time loop of TF.js (`tfjs-layers/src/layers/recurrent.ts`), and the
+ * compile-time loop policies every layer runs through.
+ *
+ * Semantics (TF.js 4.22):
+ * - time runs 0…T−1, or T−1…0 with `goBackwards`; the per-step outputs are returned **in
+ *   processing order** (reversed w.r.t. the input when going backwards);
+ * - with a mask `[batch, time]` (non-zero = keep), a masked step keeps every state of that
+ *   sample and outputs the previous `states[0]`: `out = m·new + (1−m)·states₀₋`. Leading masked
+ *   steps therefore output the initial h; `MaskedOutput::Zeros` instead writes zeros into the
+ *   returned sequence for masked steps (Keras's `zero_output_for_mask`), states unchanged;
+ * - the result is `{lastOutput, outputs, newStates}`.
+ *
+ * The loop itself (`detail::timeLoop`) has no run-time branch on these options: they are the
+ * compile-time `LoopPolicy`, chosen once per call by `dispatchLoop`.
+ */
+#ifndef RECURRENT_RNN_HPP
+#define RECURRENT_RNN_HPP
+
+#include <recurrent/detail/checks.hpp>
+#include <recurrent/rnn_cell.hpp>
+#include <recurrent/types.hpp>
+
+#include <utility>
+#include <vector>
+
+namespace recurrent {
+
+/// What a masked step contributes to the returned sequence.
+enum class MaskedOutput {
+  RepeatPrevious,  ///< TF.js: the previous states[0] (h)
+  Zeros,           ///< Keras `zero_output_for_mask`: zeros
+};
+
+/// The compile-time options of one run of the time loop.
+template <bool GoBackwards, bool Masked, bool CollectSequence, bool Dropout>
+struct LoopPolicy {
+  static constexpr bool goBackwards = GoBackwards;
+  static constexpr bool masked = Masked;
+  static constexpr bool collectSequence = CollectSequence;
+  static constexpr bool dropout = Dropout;
+};
+
+/// Run-time options of `rnn()` (TF.js `rnn(stepFunction, inputs, initialStates, goBackwards,
+/// mask, constants, unroll, needPerStepOutputs)`).
+template <class Scalar>
+struct RnnOptions {
+  bool goBackwards = false;
+  MatrixView<Scalar> mask;  ///< `[batch, time]`, non-zero = keep; empty = no mask
+  bool needPerStepOutputs = false;
+  MaskedOutput maskedOutput = MaskedOutput::RepeatPrevious;
+};
+
+/// What `rnn()` returns: TF.js's `[lastOutput, outputs, newStates]`.
+template <class Scalar>
+struct RnnResult {
+  Matrix<Scalar> lastOutput;            ///< `[batch, outputWidth]`
+  Sequence<Scalar> outputs;             ///< `[batch, time, outputWidth]` if needPerStepOutputs
+  std::vector<Matrix<Scalar>> newStates;
+};
+
+/// The states of one step as separate `[batch, width_i]` views into the loop's packed buffer.
+template <class Scalar>
+class StateList {
+  using Element = std::remove_const_t<Scalar>;
+  using View = std::conditional_t<std::is_const_v<Scalar>, ConstRows<Element>, Rows<Element>>;
+
+ public:
+  StateList(Scalar* packed, Index batch, const std::vector<Index>& widths)
+      : packed_(packed), batch_(batch), widths_(&widths) {
+    for (Index w : widths) stride_ += w;
+  }
+  Index size() const { return static_cast<Index>(widths_->size()); }
+  /// State `i`, `[batch, width_i]`.
+  View operator[](Index i) const {
+    Index offset = 0;
+    for (Index k = 0; k < i; ++k) offset += (*widths_)[static_cast<std::size_t>(k)];
+    return View(packed_ + offset, batch_, (*widths_)[static_cast<std::size_t>(i)],
+                Eigen::OuterStride<>(stride_));
+  }
+
+ private:
+  Scalar* packed_;
+  Index batch_;
+  Index stride_ = 0;
+  const std::vector<Index>* widths_;
+};
+
+/// Runs `stepFunction` over time, TF.js `rnn()`.
+///
+/// `stepFunction(input, states, newStates)` receives the inputs of one step (`ConstRows`,
+/// `[batch, features]`), the previous states (`StateList<const Scalar>`) and writes every new
+/// state (`StateList<Scalar>&`); its output is `newStates[0]`. It is called once per step.
+/// @throws ShapeError for an empty state list or states/mask of the wrong shape.
+template <class Scalar, class StepFn>
+RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
+                      const std::vector<Matrix<Scalar>>& initialStates,
+                      const RnnOptions<Scalar>& options = {});
+
+namespace detail {
+
+/// The time loop. `step(t, prev, next)` computes input step `t` from `prev` into `next`
+/// (`[batch, stateWidth]` packed states, output = first `outputWidth` columns). On return
+/// `state` holds the final states; `sequence` (if collected) `[batch, time, outputWidth]`.
+template <class Policy, class Scalar, class StepFn>
+void timeLoop(StepFn& step, Index time, const Scalar* mask, MaskedOutput maskedOutput,
+              Matrix<Scalar>& state, Matrix<Scalar>& scratch, Index outputWidth,
+              Scalar* sequence) {
+  const Index batch = state.rows();
+  const Index width = state.cols();
+  for (Index s = 0; s < time; ++s) {
+    const Index t = Policy::goBackwards ? time - 1 - s : s;
+    step(t, ConstRows<Scalar>(state.data(), batch, width, Eigen::OuterStride<>(width)),
+         Rows<Scalar>(scratch.data(), batch, width, Eigen::OuterStride<>(width)));
+    if constexpr (Policy::masked) {
+      for (Index b = 0; b < batch; ++b)
+        if (mask[b * time + t] == Scalar(0)) scratch.row(b) = state.row(b);
+    }
+    state.swap(scratch);
+    if constexpr (Policy::collectSequence) {
+      Rows<Scalar> out(sequence + s * outputWidth, batch, outputWidth,
+                       Eigen::OuterStride<>(time * outputWidth));
+      out = state.leftCols(outputWidth);
+      if constexpr (Policy::masked) {
+        if (maskedOutput == MaskedOutput::Zeros) {
+          for (Index b = 0; b < batch; ++b)
+            if (mask[b * time + t] == Scalar(0)) out.row(b).setZero();
+        }
+      }
+    } else {
+      (void)sequence, (void)outputWidth, (void)maskedOutput;
+    }
+  }
+}
+
+/// Turns run-time flags into a `LoopPolicy` once and calls `f(Policy{})`.
+template <class F>
+decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dropout, F&& f) {
+  auto d4 = [&](auto gb, auto mk, auto co) -> decltype(auto) {
+    if (dropout) return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value,
+                                     decltype(co)::value, true>{});
+    return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, false>{});
+  };
+  auto d3 = [&](auto gb, auto mk) -> decltype(auto) {
+    if (collect) return d4(gb, mk, std::true_type{});
+    return d4(gb, mk, std::false_type{});
+  };
+  auto d2 = [&](auto gb) -> decltype(auto) {
+    if (masked) return d3(gb, std::true_type{});
+    return d3(gb, std::false_type{});
+  };
+  if (goBackwards) return d2(std::true_type{});
+  return d2(std::false_type{});
+}
+
+/// Validates a `[batch, time]` mask. Masks are exactly `[batch, time]` (see docs).
+template <class Scalar>
+void checkMask(const std::string& who, const MatrixView<Scalar>& mask, Index batch, Index time) {
+  if (mask.empty()) return;
+  if (mask.rows() != batch || mask.cols() != time)
+    raiseShape(who, "mask", std::vector<Index>{batch, time},
+               std::vector<Index>{mask.rows(), mask.cols()});
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// implementation
+// ---------------------------------------------------------------------------------------------
+
+template <class Scalar, class StepFn>
+RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
+                      const std::vector<Matrix<Scalar>>& initialStates,
+                      const RnnOptions<Scalar>& options) {
+  const std::string who = "rnn";
+  const Index batch = inputs.batch(), time = inputs.time(), features = inputs.features();
+  if (initialStates.empty()) detail::raise<ShapeError>(who, "initialStates: expected at least 1");
+  std::vector<Index> widths;
+  Index total = 0;
+  for (std::size_t i = 0; i < initialStates.size(); ++i) {
+    if (initialStates[i].rows() != batch)
+      detail::raiseShape(who, "initialStates[" + std::to_string(i) + "]",
+                         std::vector<Index>{batch, initialStates[i].cols()},
+                         std::vector<Index>{initialStates[i].rows(), initialStates[i].cols()});
+    widths.push_back(initialStates[i].cols());
+    total += initialStates[i].cols();
+  }
+  detail::checkMask(who, options.mask, batch, time);
+  Matrix<Scalar> state(batch, total), scratch(batch, total);
+  for (std::size_t i = 0, off = 0; i < initialStates.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+    state.middleCols(static_cast<Index>(off), widths[i]) = initialStates[i];
+
+  RnnResult<Scalar> result;
+  const Index outputWidth = widths[0];
+  if (options.needPerStepOutputs) result.outputs.resize(batch, time, outputWidth);
+  auto step = [&](Index t, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    ConstRows<Scalar> input(inputs.data() + t * features, batch, features,
+                            Eigen::OuterStride<>(time * features));
+    StateList<const Scalar> prevList(prev.data(), batch, widths);
+    StateList<Scalar> nextList(next.data(), batch, widths);
+    stepFunction(input, prevList, nextList);
+  };
+  detail::dispatchLoop(options.goBackwards, !options.mask.empty(), options.needPerStepOutputs,
+                       false, [&](auto policy) {
+                         detail::timeLoop<decltype(policy)>(
+                             step, time, options.mask.data(), options.maskedOutput, state,
+                             scratch, outputWidth, result.outputs.data());
+                       });
+  result.lastOutput = state.leftCols(outputWidth);
+  for (std::size_t i = 0, off = 0; i < widths.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+    result.newStates.push_back(state.middleCols(static_cast<Index>(off), widths[i]));
+  return result;
+}
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_RNN_HPP

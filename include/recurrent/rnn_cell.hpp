@@ -1,0 +1,318 @@
+/** @file
+ * The cell protocol and `RNNCell<Derived>`, the CRTP base of the built-in cells.
+ *
+ * ## What a cell is (the contract `RNN<Cell>` and `StackedRNNCells` rely on)
+ *
+ * A cell computes one time step for a whole batch. Its work is split in two so the time loop can
+ * be fast:
+ *
+ * 1. `projectInputs<Dropout>(x, out, rowsPerSample)`: the input projection `out = x·W (+ b)` for
+ *    many rows at once — every (sample, timestep) row of a call in one product. `x` is
+ *    `[rows, inputDim]`, `out` is `[rows, projectionSize()]`; row `r` belongs to sample
+ *    `r / rowsPerSample` (which input-dropout mask row applies).
+ * 2. `step<Dropout>(xProj, prev, next)`: the recurrent part of one step. `xProj` is
+ *    `[batch, projectionSize()]` (a strided view into the projection), `prev` and `next` are
+ *    `[batch, stateWidth()]`: the cell's states side by side in TF.js state order (`h`, or
+ *    `h, c`). It reads `prev`, writes all of `next`, allocates nothing and throws nothing.
+ *    **The cell's output is its first state** (`h`), as for every TF.js cell: the loop reads the
+ *    output from `next` columns `[0, units())`.
+ *
+ * Before a call the owner calls `prepare(batch)` (sizes scratch; allocates only when the batch
+ * grows) and `generateDropoutMasks(batch, training, rng)` (draws this call's masks or clears
+ * them). `Dropout` is a compile-time flag: the loop instantiates the step without dropout code
+ * unless a mask is active.
+ *
+ * A user-written cell provides the same members (see `examples/custom_cell.cpp`); the trait
+ * `is_rnn_cell<T>` checks them and `RNN<T>` refuses anything else with one `static_assert`.
+ *
+ * Members: `Scalar`, `className()`, `name()`, `units()`, `inputDim()`, `built()`,
+ * `build(inputDim)`, `stateSize()` (widths of the states), `stateWidth()`, `projectionSize()`,
+ * `getWeights()`, `setWeights(values)`, `prepare(batch)`, `generateDropoutMasks(...)`,
+ * `dropoutActive()`, `projectInputs<bool>(...)`, `step<bool>(...)`.
+ */
+#ifndef RECURRENT_RNN_CELL_HPP
+#define RECURRENT_RNN_CELL_HPP
+
+#include <recurrent/activations.hpp>
+#include <recurrent/detail/checks.hpp>
+#include <recurrent/dropout.hpp>
+#include <recurrent/errors.hpp>
+#include <recurrent/initializers.hpp>
+#include <recurrent/random.hpp>
+#include <recurrent/types.hpp>
+
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace recurrent {
+
+/// Mutable `[rows, cols]` view with a row stride (a block of rows of a bigger row-major buffer).
+template <class Scalar>
+using Rows = Eigen::Map<Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+/// Read-only counterpart of `Rows`.
+template <class Scalar>
+using ConstRows = Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>>;
+
+/// A named weight, as `getWeights()` returns them (TF.js `originalName` without the layer prefix).
+template <class Scalar>
+struct Weight {
+  std::string name;
+  FlatTensor<Scalar> value;
+};
+
+/// Arguments every built-in cell takes (TF.js names and defaults).
+struct CellArgs {
+  Index units = 0;                                              ///< required, > 0
+  Activation activation = ActivationKind::Tanh;                 ///< `null` in TF.js: see docs
+  bool useBias = true;
+  Initializer kernelInitializer = InitializerKind::GlorotNormal;
+  Initializer recurrentInitializer = InitializerKind::Orthogonal;
+  Initializer biasInitializer = InitializerKind::Zeros;
+  double dropout = 0.0;           ///< input dropout rate, clamped to [0, 1]
+  double recurrentDropout = 0.0;  ///< recurrent dropout rate, clamped to [0, 1]
+  DropoutMasks dropoutMasks = DropoutMasks::Shared;  ///< TF.js shares mask 0 between gates
+  std::optional<std::uint64_t> seed;  ///< seed of the dropout masks (unseeded: default sequence)
+  std::string name;
+};
+
+/// Specialised by each cell: its `Scalar` (and compile-time sizes).
+template <class Cell>
+struct CellTraits;
+
+namespace detail {
+template <class T, class = void>
+struct HasCellMembers : std::false_type {};
+template <class T>
+struct HasCellMembers<
+    T, std::void_t<typename T::Scalar, decltype(std::declval<const T&>().units()),
+                   decltype(std::declval<const T&>().stateSize()),
+                   decltype(std::declval<const T&>().stateWidth()),
+                   decltype(std::declval<const T&>().projectionSize()),
+                   decltype(std::declval<T&>().build(Index{})),
+                   decltype(std::declval<T&>().prepare(Index{}))>> : std::true_type {};
+}  // namespace detail
+
+/// True when `T` provides the cell protocol documented above.
+template <class T>
+inline constexpr bool is_rnn_cell = detail::HasCellMembers<T>::value;
+
+/// CRTP base of `SimpleRNNCell`, `GRUCell`, `LSTMCell`: arguments, weights, build, dropout masks
+/// and the input projection. `Derived` supplies `kGates`, `kStateCount`, `className()`,
+/// `biasRows()` and the step maths.
+template <class Derived>
+class RNNCell {
+ public:
+  using Scalar = typename CellTraits<Derived>::Scalar;
+  static_assert(std::is_same_v<Scalar, float> || std::is_same_v<Scalar, double>,
+                "recurrent cells support Scalar = float or double");
+
+  const std::string& name() const { return name_; }
+  Index units() const { return units_; }
+  /// Features per time step; 0 until built.
+  Index inputDim() const { return inputDim_; }
+  bool built() const { return inputDim_ > 0; }
+  Activation activation() const { return activation_; }
+  bool useBias() const { return useBias_; }
+  double dropout() const { return dropout_; }
+  double recurrentDropout() const { return recurrentDropout_; }
+  DropoutMasks dropoutMasks() const { return dropoutMasks_; }
+
+  /// Widths of the states in TF.js order (`[units]`, or `[units, units]` for LSTM).
+  std::vector<Index> stateSize() const {
+    return std::vector<Index>(static_cast<std::size_t>(Derived::kStateCount), units_);
+  }
+  Index stateWidth() const { return Derived::kStateCount * units_; }
+  Index projectionSize() const { return Derived::kGates * units_; }
+
+  /// Creates the weights for `inputDim` features and fills them with the initializers.
+  void build(Index inputDim);
+
+  /// `[kernel, recurrent_kernel, bias]` (no bias when `useBias` is false), TF.js shapes.
+  std::vector<Weight<Scalar>> getWeights() const;
+  /// Sets the weights from TF.js-ordered values; builds the cell from the kernel's shape if it
+  /// was not built yet. @throws ShapeError naming the weight, expected and received shapes.
+  void setWeights(const std::vector<FlatTensor<Scalar>>& values);
+
+  const Matrix<Scalar>& kernel() const { return kernel_; }
+  const Matrix<Scalar>& recurrentKernel() const { return recurrentKernel_; }
+  /// `[1, k·units]`, or `[2, 3·units]` for a reset-after GRU (row 0 input, row 1 recurrent).
+  const Matrix<Scalar>& bias() const { return bias_; }
+
+  // --- loop side ---------------------------------------------------------------------------
+  /// Sizes the per-step scratch for `batch` rows (allocates only when it grows).
+  void prepare(Index batch) { static_cast<Derived&>(*this).prepareScratch(batch); }
+  /// Draws this call's dropout masks (or clears them when dropout does not apply).
+  void generateDropoutMasks(Index batch, bool training, RandomEngine& rng) {
+    const Index count = dropoutMasks_ == DropoutMasks::PerGate ? Derived::kGates : 1;
+    inputMask_.generate(dropoutApplies(dropout_, training), count, batch, inputDim_, dropout_, rng);
+    recurrentMask_.generate(dropoutApplies(recurrentDropout_, training), count, batch, units_,
+                            recurrentDropout_, rng);
+  }
+  bool dropoutActive() const { return inputMask_.active() || recurrentMask_.active(); }
+  const DropoutMask<Scalar>& inputDropoutMask() const { return inputMask_; }
+  const DropoutMask<Scalar>& recurrentDropoutMask() const { return recurrentMask_; }
+
+  /// `out = x·W + b_input` for every row of `x` (see the file comment).
+  template <bool Dropout>
+  void projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> out, Index rowsPerSample);
+
+ protected:
+  template <class Args>
+  RNNCell(const Args& args, const char* defaultName);
+
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+  /// Who raises: "LSTMCell 'name'.method".
+  std::string where(const char* method) const {
+    return detail::where(Derived::className(), name_, method);
+  }
+  /// Previous h with this call's recurrent-dropout mask of gate `g` applied, into `dst`.
+  template <class Prev>
+  void maskedRecurrent(const Prev& h, Index g, Matrix<Scalar>& dst) const {
+    dst.array() = h.array() * recurrentMask_[g].array();
+  }
+
+  Index units_ = 0;
+  Index inputDim_ = 0;
+  Activation activation_;
+  bool useBias_ = true;
+  Initializer kernelInitializer_, recurrentInitializer_, biasInitializer_;
+  double dropout_ = 0.0, recurrentDropout_ = 0.0;
+  DropoutMasks dropoutMasks_ = DropoutMasks::Shared;
+  std::string name_;
+
+  Matrix<Scalar> kernel_;           // [inputDim, k·units]
+  Matrix<Scalar> recurrentKernel_;  // [units, k·units]
+  Matrix<Scalar> bias_;             // [biasRows, k·units]; zeros when !useBias
+  DropoutMask<Scalar> inputMask_, recurrentMask_;
+  Matrix<Scalar> maskedInput_;      // scratch for input dropout
+};
+
+// ---------------------------------------------------------------------------------------------
+// implementation
+// ---------------------------------------------------------------------------------------------
+
+template <class Derived>
+template <class Args>
+RNNCell<Derived>::RNNCell(const Args& args, const char* defaultName)
+    : units_(args.units),
+      activation_(args.activation),
+      useBias_(args.useBias),
+      kernelInitializer_(args.kernelInitializer),
+      recurrentInitializer_(args.recurrentInitializer),
+      biasInitializer_(args.biasInitializer),
+      dropout_(clampRate(args.dropout)),
+      recurrentDropout_(clampRate(args.recurrentDropout)),
+      dropoutMasks_(args.dropoutMasks),
+      name_(args.name.empty() ? std::string(defaultName) : args.name) {
+  if (args.units <= 0) {
+    detail::raise<ConfigError>(where("constructor"),
+                               "Expected units to be a positive integer, but got " +
+                                   std::to_string(args.units) + ".");
+  }
+}
+
+template <class Derived>
+void RNNCell<Derived>::build(Index inputDim) {
+  if (inputDim <= 0)
+    detail::raise<ShapeError>(where("build"), "inputDim: expected a positive feature count, got " +
+                                                  std::to_string(inputDim));
+  inputDim_ = inputDim;
+  const Index width = projectionSize();
+  kernel_.resize(inputDim, width);
+  kernelInitializer_.fill(kernel_);
+  recurrentKernel_.resize(units_, width);
+  recurrentInitializer_.fill(recurrentKernel_);
+  bias_.setZero(self().biasRows(), width);
+  if (useBias_) {
+    biasInitializer_.fill(bias_);
+    static_cast<Derived&>(*this).adjustInitialBias();
+  }
+}
+
+template <class Derived>
+auto RNNCell<Derived>::getWeights() const -> std::vector<Weight<Scalar>> {
+  std::vector<Weight<Scalar>> out;
+  out.push_back({"kernel", FlatTensor<Scalar>(kernel_)});
+  out.push_back({"recurrent_kernel", FlatTensor<Scalar>(recurrentKernel_)});
+  if (useBias_) {
+    FlatTensor<Scalar> b(bias_);
+    if (self().biasRows() == 1) b.shape = {bias_.cols()};
+    out.push_back({"bias", std::move(b)});
+  }
+  return out;
+}
+
+template <class Derived>
+void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values) {
+  const std::size_t expectedCount = useBias_ ? 3 : 2;
+  if (values.size() != expectedCount) {
+    detail::raise<ValueError>(
+        where("setWeights"),
+        "expected " + std::to_string(expectedCount) + " weights (kernel, recurrent_kernel" +
+            (useBias_ ? ", bias" : "") + "), got " + std::to_string(values.size()));
+  }
+  const Index width = projectionSize();
+  const FlatTensor<Scalar>& k = values[0];
+  if (!built() && k.rank() == 2 && k.shape[1] == width && k.shape[0] > 0)
+    static_cast<Derived&>(*this).build(k.shape[0]);
+  auto check = [&](const FlatTensor<Scalar>& v, const char* what, std::vector<Index> expected,
+                   const char* hint) {
+    if (v.shape != expected || static_cast<Index>(v.data.size()) != v.size()) {
+      std::string msg = std::string(what) + ": expected shape " + detail::shapeString(expected) +
+                        ", got " + detail::shapeString(v.shape);
+      if (hint != nullptr) msg += hint;
+      detail::raise<ShapeError>(where("setWeights"), msg);
+    }
+  };
+  check(k, "kernel", {inputDim_, width}, built() ? nullptr : " (cell not built)");
+  check(values[1], "recurrent_kernel", {units_, width}, nullptr);
+  if (useBias_) {
+    const Index rows = self().biasRows();
+    const char* hint = Derived::biasHint(values[2].shape);
+    check(values[2], "bias", rows == 1 ? std::vector<Index>{width} : std::vector<Index>{rows, width},
+          hint);
+  }
+  kernel_ = Eigen::Map<const Matrix<Scalar>>(k.data.data(), inputDim_, width);
+  recurrentKernel_ = Eigen::Map<const Matrix<Scalar>>(values[1].data.data(), units_, width);
+  if (useBias_) {
+    bias_ = Eigen::Map<const Matrix<Scalar>>(values[2].data.data(), self().biasRows(), width);
+  } else {
+    bias_.setZero(self().biasRows(), width);
+  }
+}
+
+template <class Derived>
+template <bool Dropout>
+void RNNCell<Derived>::projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> out,
+                                     Index rowsPerSample) {
+  RECURRENT_ASSERT(x.cols() == inputDim_ && out.cols() == projectionSize());
+  if constexpr (Dropout) {
+    if (inputMask_.active()) {
+      const Index gates = inputMask_.count() == 1 ? 1 : Index{Derived::kGates};
+      const Index block = gates == 1 ? projectionSize() : units_;
+      maskedInput_.resize(x.rows(), x.cols());
+      for (Index g = 0; g < gates; ++g) {
+        const Matrix<Scalar>& m = inputMask_[g];
+        for (Index r = 0; r < x.rows(); ++r)
+          maskedInput_.row(r).array() = x.row(r).array() * m.row(r / rowsPerSample).array();
+        out.middleCols(g * block, block).noalias() =
+            maskedInput_ * kernel_.middleCols(g * block, block);
+      }
+      out.rowwise() += bias_.row(0);
+      return;
+    }
+  }
+  (void)rowsPerSample;
+  out.noalias() = x * kernel_;
+  out.rowwise() += bias_.row(0);
+}
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_RNN_CELL_HPP

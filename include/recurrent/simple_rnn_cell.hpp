@@ -1,0 +1,91 @@
+/** @file
+ * `SimpleRNNCell`: the fully-connected recurrent cell.
+ */
+#ifndef RECURRENT_SIMPLE_RNN_CELL_HPP
+#define RECURRENT_SIMPLE_RNN_CELL_HPP
+
+#include <recurrent/rnn_cell.hpp>
+
+namespace recurrent {
+
+/// Arguments of `SimpleRNNCell` (TF.js `SimpleRNNCellLayerArgs`): see `CellArgs`.
+struct SimpleRNNCellArgs : CellArgs {};
+
+/**
+ * @brief Fully-connected RNN cell (TF.js `tf.layers.simpleRNNCell`).
+ *
+ * Equations (one step, batch rows independent):
+ *
+ *     h' = activation( (x ⊙ m_x)·W + b + (h ⊙ m_h)·U )
+ *
+ * `m_x`, `m_h` are the dropout masks (training only, see dropout.hpp).
+ *
+ * | weight             | shape           |
+ * |--------------------|-----------------|
+ * | `kernel` W         | `[inputDim, units]` |
+ * | `recurrent_kernel` U | `[units, units]` |
+ * | `bias` b           | `[units]` (absent when `useBias` is false) |
+ *
+ * States: `[h]`, `h` is `[batch, units]`. Output: `h'`.
+ *
+ * @tparam Scalar float or double.
+ * @tparam Units, InputDim optional compile-time sizes (`Eigen::Dynamic` = set at run time); when
+ *         given, the constructor and `build` check the run-time values against them.
+ */
+template <class Scalar_ = float, int Units = Eigen::Dynamic, int InputDim = Eigen::Dynamic>
+class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
+  using Base = RNNCell<SimpleRNNCell>;
+
+ public:
+  using Scalar = Scalar_;
+  using Args = SimpleRNNCellArgs;
+  static constexpr int kGates = 1;
+  static constexpr int kStateCount = 1;
+
+  explicit SimpleRNNCell(const SimpleRNNCellArgs& args) : Base(args, "simple_rnn_cell") {
+    detail::checkCompileTimeSize<Units>(this->where("constructor"), "units", args.units);
+  }
+
+  static const char* className() { return "SimpleRNNCell"; }
+
+  void build(Index inputDim) {
+    detail::checkCompileTimeSize<InputDim>(this->where("build"), "inputDim", inputDim);
+    Base::build(inputDim);
+  }
+
+  /// One step: see the class comment.
+  template <bool Dropout>
+  void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    auto h = next.leftCols(this->units_);
+    if constexpr (Dropout) {
+      if (this->recurrentMask_.active()) {
+        this->maskedRecurrent(prev, 0, maskedH_);
+        h.noalias() = maskedH_ * this->recurrentKernel_;
+      } else {
+        h.noalias() = prev * this->recurrentKernel_;
+      }
+    } else {
+      h.noalias() = prev * this->recurrentKernel_;
+    }
+    h = xProj + h;
+    this->activation_.apply(h);
+  }
+
+ private:
+  friend Base;
+  static Index biasRows() { return 1; }
+  static const char* biasHint(const std::vector<Index>&) { return nullptr; }
+  void adjustInitialBias() {}
+  void prepareScratch(Index batch) { maskedH_.resize(batch, this->units_); }
+
+  Matrix<Scalar> maskedH_;
+};
+
+template <class S, int U, int I>
+struct CellTraits<SimpleRNNCell<S, U, I>> {
+  using Scalar = S;
+};
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_SIMPLE_RNN_CELL_HPP

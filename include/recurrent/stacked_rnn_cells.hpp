@@ -1,0 +1,253 @@
+/** @file
+ * `StackedRNNCells`: several cells run as one, each feeding its output to the next.
+ */
+#ifndef RECURRENT_STACKED_RNN_CELLS_HPP
+#define RECURRENT_STACKED_RNN_CELLS_HPP
+
+#include <recurrent/any_cell.hpp>
+#include <recurrent/rnn_cell.hpp>
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace recurrent {
+
+namespace detail {
+
+/// The maths of a stack, shared by the compile-time and the run-time form. `Derived` provides
+/// `cellCount()` and `forEachCell(f)` calling `f(cell, index)` in cell order.
+template <class Derived, class Scalar>
+class StackBase {
+ public:
+  static const char* className() { return "StackedRNNCells"; }
+  const std::string& name() const { return name_; }
+  /// Output width: the last cell's units.
+  Index units() const {
+    Index u = 0;
+    self().forEachCell([&](const auto& c, Index) { u = c.units(); });
+    return u;
+  }
+  Index inputDim() const { return first().inputDim(); }
+  bool built() const {
+    bool b = true;
+    self().forEachCell([&](const auto& c, Index) { b = b && c.built(); });
+    return b;
+  }
+  void build(Index inputDim) {
+    Index in = inputDim;
+    self().forEachCell([&](auto& c, Index) {
+      c.build(in);
+      in = c.units();
+    });
+  }
+  /// TF.js flat state order: the states of cell n−1 first, cell 0 last.
+  std::vector<Index> stateSize() const {
+    std::vector<Index> out;
+    self().forEachCell([&](const auto& c, Index) {
+      auto s = c.stateSize();
+      out.insert(out.begin(), s.begin(), s.end());
+    });
+    return out;
+  }
+  /// States per cell in natural cell order (`[cell 0 states…], [cell 1 states…], …`).
+  std::vector<std::vector<Index>> stateSizePerCell() const {
+    std::vector<std::vector<Index>> out;
+    self().forEachCell([&](const auto& c, Index) { out.push_back(c.stateSize()); });
+    return out;
+  }
+  Index stateWidth() const {
+    Index w = 0;
+    self().forEachCell([&](const auto& c, Index) { w += c.stateWidth(); });
+    return w;
+  }
+  Index projectionSize() const { return first().projectionSize(); }
+
+  /// Every cell's weights in cell order, named `RNNCell_<i>/kernel`, ...
+  std::vector<Weight<Scalar>> getWeights() const {
+    std::vector<Weight<Scalar>> out;
+    self().forEachCell([&](const auto& c, Index i) {
+      for (auto& w : c.getWeights()) {
+        w.name = "RNNCell_" + std::to_string(i) + "/" + w.name;
+        out.push_back(std::move(w));
+      }
+    });
+    return out;
+  }
+  void setWeights(const std::vector<FlatTensor<Scalar>>& values) {
+    std::size_t pos = 0;
+    Index in = inputDim();
+    self().forEachCell([&](auto& c, Index i) {
+      if (!c.built() && i > 0 && in > 0) c.build(in);
+      const std::size_t n = c.getWeights().size() > 0 ? c.getWeights().size() : 0;
+      if (pos + n > values.size())
+        raise<ValueError>(where("StackedRNNCells", name_, "setWeights"),
+                          "expected at least " + std::to_string(pos + n) + " weights, got " +
+                              std::to_string(values.size()));
+      c.setWeights(std::vector<FlatTensor<Scalar>>(values.begin() + static_cast<std::ptrdiff_t>(pos),
+                                                   values.begin() + static_cast<std::ptrdiff_t>(pos + n)));
+      pos += n;
+      in = c.units();
+    });
+    if (pos != values.size())
+      raise<ValueError>(where("StackedRNNCells", name_, "setWeights"), "expected " + std::to_string(pos) +
+                                                        " weights, got " +
+                                                        std::to_string(values.size()));
+  }
+
+  void prepare(Index batch) {
+    projections_.resize(static_cast<std::size_t>(self().cellCount()));
+    self().forEachCell([&](auto& c, Index i) {
+      c.prepare(batch);
+      projections_[static_cast<std::size_t>(i)].resize(batch, c.projectionSize());
+    });
+  }
+  void generateDropoutMasks(Index batch, bool training, RandomEngine& rng) {
+    self().forEachCell([&](auto& c, Index) { c.generateDropoutMasks(batch, training, rng); });
+  }
+  bool dropoutActive() const {
+    bool a = false;
+    self().forEachCell([&](const auto& c, Index) { a = a || c.dropoutActive(); });
+    return a;
+  }
+  template <bool Dropout>
+  void projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> out, Index rowsPerSample) {
+    first().template projectInputs<Dropout>(x, out, rowsPerSample);
+  }
+  /// Cell 0 consumes the projected inputs; cell i > 0 projects cell i−1's new h, then steps.
+  template <bool Dropout>
+  void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    const Index batch = prev.rows(), total = prev.cols();
+    Index offset = total;  // cells are laid out last-to-first: walk offsets down
+    const Scalar* below = nullptr;
+    Index belowUnits = 0;
+    self().forEachCell([&](auto& c, Index i) {
+      const Index w = c.stateWidth();
+      offset -= w;
+      ConstRows<Scalar> p(prev.data() + offset, batch, w, Eigen::OuterStride<>(total));
+      Rows<Scalar> n(next.data() + offset, batch, w, Eigen::OuterStride<>(total));
+      if (i == 0) {
+        c.template step<Dropout>(xProj, p, n);
+      } else {
+        Matrix<Scalar>& proj = projections_[static_cast<std::size_t>(i)];
+        ConstRows<Scalar> in(below, batch, belowUnits, Eigen::OuterStride<>(total));
+        Rows<Scalar> projRows(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols()));
+        c.template projectInputs<Dropout>(in, projRows, 1);
+        c.template step<Dropout>(
+            ConstRows<Scalar>(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols())),
+            p, n);
+      }
+      below = next.data() + offset;
+      belowUnits = c.units();
+    });
+  }
+
+ protected:
+  explicit StackBase(std::string name) : name_(name.empty() ? "stacked_rnn_cells" : std::move(name)) {}
+  void checkNotEmpty() const {
+    if (self().cellCount() == 0)
+      raise<ConfigError>(where("StackedRNNCells", name_, "constructor"),
+                         "cells: expected at least one cell, got none");
+  }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+  Derived& self() { return static_cast<Derived&>(*this); }
+  decltype(auto) first() const { return self().firstCell(); }
+  decltype(auto) first() { return self().firstCell(); }
+
+  std::string name_;
+  std::vector<Matrix<Scalar>> projections_;
+};
+
+}  // namespace detail
+
+/**
+ * @brief Several cells stacked into one cell (TF.js `tf.layers.stackedRNNCells`).
+ *
+ * Cell i > 0 takes cell i−1's output `h` as its input at the same time step; the stack's output
+ * is the last cell's output.
+ *
+ * **State order (TF.js):** the flat state list runs in *reverse* cell order —
+ * `[cell_{n−1} states…, …, cell_0 states…]` (an LSTM cell contributing `h, c`) — for
+ * `initialState`, `returnState`, `getStates`. `stateSizePerCell()` gives the natural order.
+ *
+ * Weights: every cell's `[kernel, recurrent_kernel, bias]` in cell order; cell i's input
+ * dimension is cell i−1's units.
+ *
+ * Two forms: `StackedRNNCells<LSTMCell<float>, GRUCell<float>>` (compile-time list, no virtual
+ * calls) and `StackedRNNCells<std::vector<AnyCell<float>>>` (run-time list).
+ */
+template <class... Cells>
+class StackedRNNCells
+    : public detail::StackBase<StackedRNNCells<Cells...>,
+                               typename std::tuple_element_t<0, std::tuple<Cells...>>::Scalar> {
+  using Base = detail::StackBase<StackedRNNCells<Cells...>,
+                                 typename std::tuple_element_t<0, std::tuple<Cells...>>::Scalar>;
+  static_assert(sizeof...(Cells) > 0, "StackedRNNCells needs at least one cell");
+  static_assert((is_rnn_cell<Cells> && ...), "StackedRNNCells: every element must be a cell");
+
+ public:
+  using Scalar = typename std::tuple_element_t<0, std::tuple<Cells...>>::Scalar;
+  static_assert((std::is_same_v<typename Cells::Scalar, Scalar> && ...),
+                "StackedRNNCells: every cell must have the same Scalar");
+
+  explicit StackedRNNCells(Cells... cells, std::string name = {})
+      : Base(std::move(name)), cells_(std::move(cells)...) {}
+
+  static constexpr Index cellCount() { return sizeof...(Cells); }
+  template <std::size_t I>
+  auto& cell() { return std::get<I>(cells_); }
+  template <std::size_t I>
+  const auto& cell() const { return std::get<I>(cells_); }
+
+  template <class F>
+  void forEachCell(F&& f) { forEach(cells_, f, std::index_sequence_for<Cells...>{}); }
+  template <class F>
+  void forEachCell(F&& f) const { forEach(cells_, f, std::index_sequence_for<Cells...>{}); }
+  auto& firstCell() { return std::get<0>(cells_); }
+  const auto& firstCell() const { return std::get<0>(cells_); }
+
+ private:
+  template <class Tuple, class F, std::size_t... I>
+  static void forEach(Tuple& t, F& f, std::index_sequence<I...>) {
+    (f(std::get<I>(t), static_cast<Index>(I)), ...);
+  }
+  std::tuple<Cells...> cells_;
+};
+
+/// The run-time form: a list of type-erased cells (built from a TF.js config).
+template <class Scalar_>
+class StackedRNNCells<std::vector<AnyCell<Scalar_>>>
+    : public detail::StackBase<StackedRNNCells<std::vector<AnyCell<Scalar_>>>, Scalar_> {
+  using Base = detail::StackBase<StackedRNNCells<std::vector<AnyCell<Scalar_>>>, Scalar_>;
+
+ public:
+  using Scalar = Scalar_;
+  explicit StackedRNNCells(std::vector<AnyCell<Scalar>> cells, std::string name = {})
+      : Base(std::move(name)), cells_(std::move(cells)) {
+    this->checkNotEmpty();
+  }
+  Index cellCount() const { return static_cast<Index>(cells_.size()); }
+  AnyCell<Scalar>& cell(Index i) { return cells_[static_cast<std::size_t>(i)]; }
+  const AnyCell<Scalar>& cell(Index i) const { return cells_[static_cast<std::size_t>(i)]; }
+
+  template <class F>
+  void forEachCell(F&& f) {
+    for (std::size_t i = 0; i < cells_.size(); ++i) f(cells_[i], static_cast<Index>(i));
+  }
+  template <class F>
+  void forEachCell(F&& f) const {
+    for (std::size_t i = 0; i < cells_.size(); ++i) f(cells_[i], static_cast<Index>(i));
+  }
+  AnyCell<Scalar>& firstCell() { return cells_.front(); }
+  const AnyCell<Scalar>& firstCell() const { return cells_.front(); }
+
+ private:
+  std::vector<AnyCell<Scalar>> cells_;
+};
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_STACKED_RNN_CELLS_HPP
