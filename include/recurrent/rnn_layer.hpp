@@ -15,8 +15,8 @@
 
 namespace recurrent {
 
-/// Arguments of the RNN layer (TF.js `RNNLayerArgs`).
-struct RNNLayerArgs {
+/// The layer options shared by `RNN` and the `SimpleRNN`/`GRU`/`LSTM` argument structs.
+struct RNNLayerOptions {
   bool returnSequences = false;  ///< output `[batch, time, units]` instead of the last step
   bool returnState = false;      ///< also return the final states (TF.js output list)
   bool goBackwards = false;      ///< process time T−1…0; the sequence is returned reversed
@@ -24,8 +24,12 @@ struct RNNLayerArgs {
   bool unroll = false;           ///< accepted for TF.js compatibility; has no effect
   Index inputDim = 0;            ///< features; > 0 builds the layer at construction
   MaskedOutput maskedOutput = MaskedOutput::RepeatPrevious;  ///< Keras: `Zeros`
+};
+
+/// Arguments of the RNN layer (TF.js `RNNLayerArgs`).
+struct RNNLayerArgs : RNNLayerOptions {
   std::optional<std::uint64_t> seed;  ///< seed of the dropout masks
-  std::string name;              ///< layer name (default "rnn")
+  std::string name;                   ///< layer name (default "rnn")
 };
 
 /// Per-call arguments (TF.js `apply(inputs, {mask, initialState, training})`).

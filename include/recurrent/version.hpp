@@ -27,17 +27,17 @@
 #define RECURRENT_VERSION_STRINGIFY_IMPL_(x) #x
 #define RECURRENT_VERSION_STRINGIFY_(x) RECURRENT_VERSION_STRINGIFY_IMPL_(x)
 
-#define RECURRENT_VERSION_STRING                       \
-  RECURRENT_VERSION_STRINGIFY_(RECURRENT_VERSION_MAJOR) \
+#define RECURRENT_VERSION_STRING                                                              \
+  RECURRENT_VERSION_STRINGIFY_(RECURRENT_VERSION_MAJOR)                                       \
   "." RECURRENT_VERSION_STRINGIFY_(RECURRENT_VERSION_MINOR) "." RECURRENT_VERSION_STRINGIFY_( \
       RECURRENT_VERSION_PATCH)
 
 // Compared component by component (as EIGEN_VERSION_AT_LEAST), so it stays right even if a
 // component ever exceeds 99.
-#define RECURRENT_VERSION_AT_LEAST(x, y, z)                                     \
-  (RECURRENT_VERSION_MAJOR > (x) ||                                             \
-   (RECURRENT_VERSION_MAJOR == (x) &&                                           \
-    (RECURRENT_VERSION_MINOR > (y) ||                                           \
+#define RECURRENT_VERSION_AT_LEAST(x, y, z) \
+  (RECURRENT_VERSION_MAJOR > (x) ||         \
+   (RECURRENT_VERSION_MAJOR == (x) &&       \
+    (RECURRENT_VERSION_MINOR > (y) ||       \
      (RECURRENT_VERSION_MINOR == (y) && RECURRENT_VERSION_PATCH >= (z)))))
 
 #endif  // RECURRENT_VERSION_HPP

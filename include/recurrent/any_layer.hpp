@@ -1,0 +1,175 @@
+/** @file
+ * `AnyLayer<Scalar>`: a type-erased recurrent layer with TF.js's calling convention — any-rank
+ * tensors in, TF.js's output list out. What the run-time assembly (`io/layer_config.hpp`) and
+ * the golden-case runner use; C++ code that knows its layer type calls the layer directly.
+ */
+#ifndef RECURRENT_ANY_LAYER_HPP
+#define RECURRENT_ANY_LAYER_HPP
+
+#include <recurrent/bidirectional.hpp>
+#include <recurrent/detail/checks.hpp>
+#include <recurrent/rnn_layer.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace recurrent {
+
+/// Per-call arguments of `AnyLayer::apply`, as tensors.
+template <class Scalar>
+struct LayerCallArgs {
+  std::optional<FlatTensor<Scalar>> mask;     ///< `[batch, time]`, non-zero = keep
+  std::vector<FlatTensor<Scalar>> initialState;  ///< TF.js state order
+  bool training = false;
+};
+
+namespace detail {
+template <class T>
+struct IsBidirectional : std::false_type {};
+template <class L>
+struct IsBidirectional<Bidirectional<L>> : std::true_type {};
+}  // namespace detail
+
+/// Type-erased layer (`RNN<Cell>`, `SimpleRNN`, `GRU`, `LSTM`, `Bidirectional<...>`).
+template <class Scalar>
+class AnyLayer {
+ public:
+  template <class Layer, class = std::enable_if_t<!std::is_same_v<std::decay_t<Layer>, AnyLayer>>>
+  explicit AnyLayer(Layer layer, std::string className = {})
+      : self_(std::make_unique<Model<Layer>>(std::move(layer))),
+        className_(className.empty()
+                       ? (detail::IsBidirectional<Layer>::value ? "Bidirectional" : "RNN")
+                       : std::move(className)) {}
+
+  /// TF.js `layer.apply(inputs, {mask, initialState, training})`: returns
+  /// `[output(s)..., states...]` in TF.js order. @throws ShapeError for a rank ≠ 3 input etc.
+  std::vector<FlatTensor<Scalar>> apply(const FlatTensor<Scalar>& inputs,
+                                        const LayerCallArgs<Scalar>& args = {}) {
+    const std::string who = detail::where(className_, name(), "apply");
+    if (inputs.rank() != 3)
+      detail::raise<ShapeError>(who, "Input 0 is incompatible with layer " + name() +
+                                         ": expected ndim=3, found ndim=" +
+                                         std::to_string(inputs.rank()) + " (shape " +
+                                         detail::shapeString(inputs.shape) + ")");
+    CallArgs<Scalar> call;
+    call.training = args.training;
+    if (args.mask) {
+      const auto& m = *args.mask;
+      if (m.rank() != 2)
+        detail::raise<ShapeError>(who, "mask: expected rank 2 [batch, time], got shape " +
+                                           detail::shapeString(m.shape));
+      call.mask = MatrixView<Scalar>(m.data.data(), m.shape[0], m.shape[1]);
+    }
+    for (std::size_t i = 0; i < args.initialState.size(); ++i) {
+      const auto& s = args.initialState[i];
+      if (s.rank() != 2)
+        detail::raise<ShapeError>(who, "initialState[" + std::to_string(i) +
+                                           "]: expected rank 2 [batch, units], got shape " +
+                                           detail::shapeString(s.shape));
+      call.initialState.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
+    }
+    SequenceView<Scalar> x(inputs.data.data(), inputs.shape[0], inputs.shape[1], inputs.shape[2]);
+    return self_->apply(x, call);
+  }
+
+  /// Builds for an input shape `[batch, time, features]`.
+  void build(const std::vector<Index>& inputShape) {
+    if (inputShape.size() != 3)
+      detail::raise<ShapeError>(detail::where(className_, name(), "build"),
+                                "inputShape: expected [batch, time, features], got " +
+                                    detail::shapeString(inputShape));
+    self_->build(inputShape[2]);
+  }
+  void resetStates() { self_->resetStates(); }
+  void resetStates(const std::vector<FlatTensor<Scalar>>& states) {
+    std::vector<MatrixView<Scalar>> views;
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      const auto& s = states[i];
+      if (s.rank() != 2)
+        detail::raise<ShapeError>(detail::where(className_, name(), "resetStates"),
+                                  "state " + std::to_string(i) + ": expected rank 2, got shape " +
+                                      detail::shapeString(s.shape));
+      views.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
+    }
+    self_->resetStates(views);
+  }
+  std::vector<Weight<Scalar>> getWeights() const { return self_->getWeights(); }
+  void setWeights(const std::vector<FlatTensor<Scalar>>& values) { self_->setWeights(values); }
+  std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>& shape) const {
+    return self_->computeOutputShape(shape);
+  }
+  const std::string& name() const { return self_->name(); }
+  const std::string& className() const { return className_; }
+  bool stateful() const { return self_->stateful(); }
+
+  /// The wrapped layer, or nullptr if it is not a `Layer`.
+  template <class Layer>
+  Layer* target() {
+    auto* m = dynamic_cast<Model<Layer>*>(self_.get());
+    return m != nullptr ? &m->layer : nullptr;
+  }
+
+ private:
+  struct Concept {
+    virtual ~Concept() = default;
+    virtual std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar>, const CallArgs<Scalar>&) = 0;
+    virtual void build(Index) = 0;
+    virtual void resetStates() = 0;
+    virtual void resetStates(const std::vector<MatrixView<Scalar>>&) = 0;
+    virtual std::vector<Weight<Scalar>> getWeights() const = 0;
+    virtual void setWeights(const std::vector<FlatTensor<Scalar>>&) = 0;
+    virtual std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>&) const = 0;
+    virtual const std::string& name() const = 0;
+    virtual bool stateful() const = 0;
+  };
+  template <class Layer>
+  struct Model final : Concept {
+    explicit Model(Layer l) : layer(std::move(l)) {}
+    std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar> x,
+                                          const CallArgs<Scalar>& args) override {
+      layer.call(x, args, result);
+      std::vector<FlatTensor<Scalar>> out;
+      if (layer.returnSequences()) {
+        out.emplace_back(result.sequence);
+      } else {
+        out.emplace_back(result.lastOutput);
+      }
+      if constexpr (detail::IsBidirectional<Layer>::value) {
+        if (layer.mergeMode() == MergeMode::None) {
+          if (layer.returnSequences()) {
+            out.emplace_back(result.backwardSequence);
+          } else {
+            out.emplace_back(result.backwardLastOutput);
+          }
+        }
+      }
+      if (layer.returnState())
+        for (const auto& s : result.states) out.emplace_back(s);
+      return out;
+    }
+    void build(Index inputDim) override { layer.build(inputDim); }
+    void resetStates() override { layer.resetStates(); }
+    void resetStates(const std::vector<MatrixView<Scalar>>& s) override { layer.resetStates(s); }
+    std::vector<Weight<Scalar>> getWeights() const override { return layer.getWeights(); }
+    void setWeights(const std::vector<FlatTensor<Scalar>>& v) override { layer.setWeights(v); }
+    std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>& s) const override {
+      return layer.computeOutputShape(s);
+    }
+    const std::string& name() const override { return layer.name(); }
+    bool stateful() const override { return layer.stateful(); }
+
+    Layer layer;
+    typename Layer::Result result;
+  };
+
+  std::unique_ptr<Concept> self_;
+  std::string className_;
+};
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_ANY_LAYER_HPP

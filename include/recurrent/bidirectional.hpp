@@ -1,0 +1,244 @@
+/** @file
+ * `Bidirectional<Layer>`: runs a recurrent layer forwards and a copy of it backwards and merges
+ * the two (TF.js `tf.layers.bidirectional`).
+ */
+#ifndef RECURRENT_BIDIRECTIONAL_HPP
+#define RECURRENT_BIDIRECTIONAL_HPP
+
+#include <recurrent/detail/checks.hpp>
+#include <recurrent/rnn_layer.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace recurrent {
+
+/// How the forward and backward outputs are combined.
+enum class MergeMode {
+  Concat,  ///< [fw, bw] along the last axis (TF.js default)
+  Sum,     ///< fw + bw
+  Mul,     ///< fw ⊙ bw
+  Ave,     ///< 0.5·(fw + bw)
+  None,    ///< no merge: two outputs (TF.js `mergeMode: null`)
+};
+
+/// Parses a TF.js merge mode: "concat", "sum", "mul", "ave"; `std::nullopt` (JSON null) = None.
+/// @throws ConfigError with TF.js's message for anything else.
+inline MergeMode mergeModeFromName(const std::optional<std::string>& name) {
+  if (!name) return MergeMode::None;
+  if (*name == "concat") return MergeMode::Concat;
+  if (*name == "sum") return MergeMode::Sum;
+  if (*name == "mul") return MergeMode::Mul;
+  if (*name == "ave") return MergeMode::Ave;
+  detail::raise<ConfigError>("Bidirectional.constructor",
+                             *name + " is not a valid BidirectionalMergeMode.  Valid values are "
+                                     "sum,mul,concat,ave or null/undefined.");
+}
+
+/// Arguments of `Bidirectional`.
+struct BidirectionalArgs {
+  MergeMode mergeMode = MergeMode::Concat;
+  std::string name;  ///< default "bidirectional"
+};
+
+/// What `Bidirectional::call` returns. With `MergeMode::None`, `sequence`/`lastOutput` hold the
+/// forward output and `backwardSequence`/`backwardLastOutput` the backward one.
+template <class Scalar>
+struct BidirectionalResult {
+  Sequence<Scalar> sequence;  ///< merged `[batch, time, n]` (returnSequences)
+  Matrix<Scalar> lastOutput;  ///< merged `[batch, n]`
+  Sequence<Scalar> backwardSequence;  ///< MergeMode::None only
+  Matrix<Scalar> backwardLastOutput;  ///< MergeMode::None only
+  std::vector<Matrix<Scalar>> states;  ///< forward states, then backward states
+};
+
+/**
+ * @brief Bidirectional wrapper (TF.js `Bidirectional`) around `RNN<Cell>` or any layer type
+ *        derived from it (`SimpleRNN`, `GRU`, `LSTM`).
+ *
+ * - The backward layer is a copy of the wrapped layer with `goBackwards` negated (an inner
+ *   `goBackwards: true` therefore swaps the roles, as in TF.js); its weights start as a copy.
+ * - With `returnSequences` the backward sequence is reversed back into input order before the
+ *   merge; without it, the backward "last output" is its state after input step 0.
+ * - States (returnState, initialState): forward states, then backward states; an
+ *   `initialState` list is split in halves (an odd count throws).
+ * - Weights: forward then backward (TF.js names `forward_<name>/…`, `backward_<name>/…`).
+ * - Masks go to both directions; stateful layers carry both directions' states.
+ */
+template <class Layer>
+class Bidirectional {
+ public:
+  using Scalar = typename Layer::Scalar;
+  using Result = BidirectionalResult<Scalar>;
+
+  explicit Bidirectional(Layer layer, const BidirectionalArgs& args = {})
+      : forward_(layer), backward_(std::move(layer)), args_(args),
+        name_(args.name.empty() ? "bidirectional" : args.name) {
+    backward_.setGoBackwards(!forward_.goBackwards());
+  }
+
+  Result call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args = {}) {
+    Result out;
+    call(inputs, args, out);
+    return out;
+  }
+  void call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out);
+
+  void build(Index inputDim) {
+    forward_.build(inputDim);
+    backward_.build(inputDim);
+  }
+  bool built() const { return forward_.built() && backward_.built(); }
+  void resetStates() {
+    forward_.resetStates();
+    backward_.resetStates();
+  }
+  /// Forward states then backward states.
+  void resetStates(const std::vector<MatrixView<Scalar>>& states) {
+    auto [fw, bw] = split("resetStates", states);
+    forward_.resetStates(fw);
+    backward_.resetStates(bw);
+  }
+  std::vector<Matrix<Scalar>> getStates() const {
+    auto out = forward_.getStates();
+    for (auto& s : backward_.getStates()) out.push_back(std::move(s));
+    return out;
+  }
+
+  std::vector<Weight<Scalar>> getWeights() const {
+    std::vector<Weight<Scalar>> out;
+    for (auto& w : forward_.getWeights())
+      out.push_back({"forward_" + forward_.name() + "/" + w.name, std::move(w.value)});
+    for (auto& w : backward_.getWeights())
+      out.push_back({"backward_" + backward_.name() + "/" + w.name, std::move(w.value)});
+    return out;
+  }
+  /// Forward weights then backward weights (each half in the wrapped layer's order).
+  void setWeights(const std::vector<FlatTensor<Scalar>>& values) {
+    if (values.size() % 2 != 0)
+      detail::raise<ValueError>(where("setWeights"), "expected an even number of weights "
+                                                     "(forward then backward), got " +
+                                                         std::to_string(values.size()));
+    const auto half = static_cast<std::ptrdiff_t>(values.size() / 2);
+    forward_.setWeights({values.begin(), values.begin() + half});
+    backward_.setWeights({values.begin() + half, values.end()});
+  }
+
+  /// `[output(s)..., states...]`, TF.js shapes.
+  std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>& inputShape) const;
+
+  Layer& forwardLayer() { return forward_; }
+  Layer& backwardLayer() { return backward_; }
+  const Layer& forwardLayer() const { return forward_; }
+  const Layer& backwardLayer() const { return backward_; }
+  MergeMode mergeMode() const { return args_.mergeMode; }
+  const std::string& name() const { return name_; }
+  bool returnSequences() const { return forward_.returnSequences(); }
+  bool returnState() const { return forward_.returnState(); }
+  bool stateful() const { return forward_.stateful(); }
+
+ private:
+  std::string where(const char* method) const {
+    return detail::where("Bidirectional", name_, method);
+  }
+  std::pair<std::vector<MatrixView<Scalar>>, std::vector<MatrixView<Scalar>>> split(
+      const char* method, const std::vector<MatrixView<Scalar>>& states) const {
+    if (states.size() % 2 != 0)
+      detail::raise<ValueError>(
+          where(method), "When passing `initialState` to a Bidrectional RNN, the state should be "
+                         "an Array containing the states of the underlying RNNs (an even count: "
+                         "forward then backward), got " + std::to_string(states.size()));
+    const auto half = static_cast<std::ptrdiff_t>(states.size() / 2);
+    return {{states.begin(), states.begin() + half}, {states.begin() + half, states.end()}};
+  }
+  template <class A, class B, class Out>
+  void merge(const A& fw, const B& bw, Out& out) const;
+
+  Layer forward_, backward_;
+  BidirectionalArgs args_;
+  std::string name_;
+  RNNResult<Scalar> fw_, bw_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// implementation
+// ---------------------------------------------------------------------------------------------
+
+template <class Layer>
+template <class A, class B, class Out>
+void Bidirectional<Layer>::merge(const A& fw, const B& bw, Out& out) const {
+  // fw, bw: [rows, units] row-major maps; out: [rows, units or 2·units]
+  switch (args_.mergeMode) {
+    case MergeMode::Concat:
+      out.leftCols(fw.cols()) = fw;
+      out.rightCols(bw.cols()) = bw;
+      return;
+    case MergeMode::Sum: out = fw + bw; return;
+    case MergeMode::Mul: out = fw.cwiseProduct(bw); return;
+    case MergeMode::Ave: out = Scalar(0.5) * (fw + bw); return;
+    case MergeMode::None: return;
+  }
+}
+
+template <class Layer>
+void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args,
+                                Result& out) {
+  CallArgs<Scalar> fwArgs{args.mask, {}, args.training}, bwArgs{args.mask, {}, args.training};
+  if (!args.initialState.empty()) std::tie(fwArgs.initialState, bwArgs.initialState) =
+      split("call", args.initialState);
+  forward_.call(inputs, fwArgs, fw_);
+  backward_.call(inputs, bwArgs, bw_);
+
+  const Index batch = inputs.batch(), time = inputs.time();
+  const Index u = fw_.lastOutput.cols();
+  const Index width = args_.mergeMode == MergeMode::Concat ? 2 * u : u;
+  if (returnSequences()) {
+    // Re-reverse the backward sequence into input order (in place, step by step).
+    for (Index b = 0; b < batch; ++b)
+      for (Index t = 0; t < time / 2; ++t)
+        for (Index k = 0; k < u; ++k) std::swap(bw_.sequence(b, t, k), bw_.sequence(b, time - 1 - t, k));
+    if (args_.mergeMode == MergeMode::None) {
+      out.sequence = fw_.sequence;
+      out.backwardSequence = bw_.sequence;
+    } else {
+      out.sequence.resize(batch, time, width);
+      Eigen::Map<const Matrix<Scalar>> f(fw_.sequence.data(), batch * time, u);
+      Eigen::Map<const Matrix<Scalar>> g(bw_.sequence.data(), batch * time, u);
+      Eigen::Map<Matrix<Scalar>> o(out.sequence.data(), batch * time, width);
+      merge(f, g, o);
+    }
+  }
+  if (args_.mergeMode == MergeMode::None) {
+    out.lastOutput = fw_.lastOutput;
+    out.backwardLastOutput = bw_.lastOutput;
+  } else {
+    out.lastOutput.resize(batch, width);
+    merge(fw_.lastOutput, bw_.lastOutput, out.lastOutput);
+  }
+  out.states = fw_.states;
+  for (const auto& s : bw_.states) out.states.push_back(s);
+}
+
+template <class Layer>
+std::vector<std::vector<Index>> Bidirectional<Layer>::computeOutputShape(
+    const std::vector<Index>& inputShape) const {
+  auto fw = forward_.computeOutputShape(inputShape);
+  std::vector<std::vector<Index>> out;
+  std::vector<Index> o = fw[0];
+  if (args_.mergeMode == MergeMode::Concat) o.back() *= 2;
+  out.push_back(o);
+  if (args_.mergeMode == MergeMode::None) out.push_back(o);
+  if (returnState()) {
+    for (std::size_t i = 1; i < fw.size(); ++i) out.push_back(fw[i]);
+    for (std::size_t i = 1; i < fw.size(); ++i) out.push_back(fw[i]);
+  }
+  return out;
+}
+
+}  // namespace recurrent
+
+#endif  // RECURRENT_BIDIRECTIONAL_HPP
