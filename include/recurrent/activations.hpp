@@ -7,24 +7,23 @@
  * - the run-time value `recurrent::Activation` (one of the 16 names TF.js accepts, plus the
  *   Keras-3 hard sigmoid), which dispatches once per block, never per element.
  *
- * | TF.js name    | definition (x is one element; softmax/logSoftmax act over each row of a block)   |
+ * | TF.js name    | definition (x is one element; softmax/logSoftmax act over each row of a block)
+ * |
  * |---------------|-----------------------------------------------------------------------------------|
- * | `tanh`        | tanh(x)                                                                           |
- * | `sigmoid`     | 1 / (1 + exp(-x))                                                                 |
- * | `hardSigmoid` | clip(0.2·x + 0.5, 0, 1)  (Keras-2 form used by TF.js; `HardSigmoidKeras3` is x/6+0.5) |
- * | `relu`        | max(x, 0)                                                                         |
- * | `relu6`       | min(max(x, 0), 6)                                                                 |
- * | `linear`      | x                                                                                 |
- * | `elu`         | x > 0 ? x : exp(x) − 1                                                            |
- * | `selu`        | 1.0507009873554805 · (x > 0 ? x : 1.6732632423543772 · (exp(x) − 1))              |
- * | `softplus`    | TF.js's stable form: exp(x) below log(ε)+2, x above −(log(ε)+2), else log(1+exp(x)) |
- * | `softsign`    | x / (1 + abs(x))                                                                  |
- * | `swish`       | x · sigmoid(x)                                                                    |
- * | `mish`        | x · tanh(softplus(x))                                                             |
- * | `gelu`        | x · 0.5 · (1 + erf(x / √2))                                                       |
- * | `gelu_new`    | 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))                                 |
- * | `softmax`     | exp(x − max) / Σ exp(x − max) over the row                                        |
- * | `logSoftmax`  | x − max − log Σ exp(x − max) over the row                                         |
+ * | `tanh`        | tanh(x) | | `sigmoid`     | 1 / (1 + exp(-x)) | | `hardSigmoid` | clip(0.2·x +
+ * 0.5, 0, 1)  (Keras-2 form used by TF.js; `HardSigmoidKeras3` is x/6+0.5) | | `relu`        |
+ * max(x, 0)                                                                         | | `relu6` |
+ * min(max(x, 0), 6)                                                                 | | `linear` |
+ * x                                                                                 | | `elu` | x >
+ * 0 ? x : exp(x) − 1                                                            | | `selu`
+ * | 1.0507009873554805 · (x > 0 ? x : 1.6732632423543772 · (exp(x) − 1))              | |
+ * `softplus`    | TF.js's stable form: exp(x) below log(ε)+2, x above −(log(ε)+2), else
+ * log(1+exp(x)) | | `softsign`    | x / (1 + abs(x)) | | `swish`       | x · sigmoid(x) | | `mish`
+ * | x · tanh(softplus(x))                                                             | | `gelu` |
+ * x · 0.5 · (1 + erf(x / √2))                                                       | | `gelu_new`
+ * | 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))                                 | |
+ * `softmax`     | exp(x − max) / Σ exp(x − max) over the row | | `logSoftmax`  | x − max − log Σ
+ * exp(x − max) over the row                                         |
  *
  * Names are TF.js class names, case-sensitive: `"hard_sigmoid"` is refused by `fromName` exactly
  * as TF.js constructors refuse it (model.json files store it; the JSON loader maps it).
@@ -70,15 +69,15 @@ namespace activations {
 // Each policy transforms a block in place. `Block` is any writable Eigen matrix expression
 // (typically a [batch, units] column block of a gate buffer). Element-wise policies work on
 // `.array()`; Softmax/LogSoftmax work row by row.
-#define RECURRENT_ELEMENTWISE_ACTIVATION(Name, expr)       \
-  struct Name {                                            \
-    template <class Block>                                 \
-    static void apply(Block&& block) {                     \
-      auto x = block.array();                              \
-      using S = typename std::decay_t<Block>::Scalar;      \
-      (void)sizeof(S);                                     \
-      x = expr;                                            \
-    }                                                      \
+#define RECURRENT_ELEMENTWISE_ACTIVATION(Name, expr)  \
+  struct Name {                                       \
+    template <class Block>                            \
+    static void apply(Block&& block) {                \
+      auto x = block.array();                         \
+      using S = typename std::decay_t<Block>::Scalar; \
+      (void)sizeof(S);                                \
+      x = expr;                                       \
+    }                                                 \
   }
 
 RECURRENT_ELEMENTWISE_ACTIVATION(Tanh, x.tanh());
@@ -88,16 +87,17 @@ RECURRENT_ELEMENTWISE_ACTIVATION(HardSigmoidKeras3, (x / S(6) + S(0.5)).max(S(0)
 RECURRENT_ELEMENTWISE_ACTIVATION(Relu, x.max(S(0)));
 RECURRENT_ELEMENTWISE_ACTIVATION(Relu6, x.max(S(0)).min(S(6)));
 RECURRENT_ELEMENTWISE_ACTIVATION(Elu, (x > S(0)).select(x, x.exp() - S(1)));
-RECURRENT_ELEMENTWISE_ACTIVATION(
-    Selu, S(1.0507009873554804934193349852946) *
-              (x > S(0)).select(x, S(1.6732632423543772848170429916717) * (x.exp() - S(1))));
+RECURRENT_ELEMENTWISE_ACTIVATION(Selu,
+                                 S(1.0507009873554804934193349852946) *
+                                     (x > S(0)).select(x, S(1.6732632423543772848170429916717) *
+                                                              (x.exp() - S(1))));
 RECURRENT_ELEMENTWISE_ACTIVATION(Softsign, x / (S(1) + x.abs()));
 RECURRENT_ELEMENTWISE_ACTIVATION(Swish, x / (S(1) + (-x).exp()));
 RECURRENT_ELEMENTWISE_ACTIVATION(
-    GeluNew, S(0.5) * x *
-                 (S(1) + (S(std::sqrt(2.0 / 3.14159265358979323846)) *
-                          (x + S(0.044715) * x.cube()))
-                             .tanh()));
+    GeluNew,
+    S(0.5) * x *
+        (S(1) +
+         (S(std::sqrt(2.0 / 3.14159265358979323846)) * (x + S(0.044715) * x.cube())).tanh()));
 #undef RECURRENT_ELEMENTWISE_ACTIVATION
 
 struct Linear {
@@ -189,9 +189,9 @@ class Activation {
   static constexpr std::size_t kCount = 17;
   static const std::array<const char*, kCount>& names() {
     static const std::array<const char*, kCount> kNames = {
-        "tanh",  "sigmoid",  "hardSigmoid", "relu",  "relu6",    "linear",
-        "elu",   "selu",     "softplus",    "softsign", "swish", "mish",
-        "gelu",  "gelu_new", "softmax",     "logSoftmax", "hardSigmoidKeras3"};
+        "tanh",    "sigmoid",    "hardSigmoid",      "relu",  "relu6", "linear", "elu",
+        "selu",    "softplus",   "softsign",         "swish", "mish",  "gelu",   "gelu_new",
+        "softmax", "logSoftmax", "hardSigmoidKeras3"};
     return kNames;
   }
 
@@ -218,23 +218,40 @@ template <class Block>
 void Activation::apply(Block&& block) const {
   namespace a = activations;
   switch (kind_) {
-    case ActivationKind::Tanh: return a::Tanh::apply(block);
-    case ActivationKind::Sigmoid: return a::Sigmoid::apply(block);
-    case ActivationKind::HardSigmoid: return a::HardSigmoid::apply(block);
-    case ActivationKind::Relu: return a::Relu::apply(block);
-    case ActivationKind::Relu6: return a::Relu6::apply(block);
-    case ActivationKind::Linear: return a::Linear::apply(block);
-    case ActivationKind::Elu: return a::Elu::apply(block);
-    case ActivationKind::Selu: return a::Selu::apply(block);
-    case ActivationKind::Softplus: return a::Softplus::apply(block);
-    case ActivationKind::Softsign: return a::Softsign::apply(block);
-    case ActivationKind::Swish: return a::Swish::apply(block);
-    case ActivationKind::Mish: return a::Mish::apply(block);
-    case ActivationKind::Gelu: return a::Gelu::apply(block);
-    case ActivationKind::GeluNew: return a::GeluNew::apply(block);
-    case ActivationKind::Softmax: return a::Softmax::apply(block);
-    case ActivationKind::LogSoftmax: return a::LogSoftmax::apply(block);
-    case ActivationKind::HardSigmoidKeras3: return a::HardSigmoidKeras3::apply(block);
+    case ActivationKind::Tanh:
+      return a::Tanh::apply(block);
+    case ActivationKind::Sigmoid:
+      return a::Sigmoid::apply(block);
+    case ActivationKind::HardSigmoid:
+      return a::HardSigmoid::apply(block);
+    case ActivationKind::Relu:
+      return a::Relu::apply(block);
+    case ActivationKind::Relu6:
+      return a::Relu6::apply(block);
+    case ActivationKind::Linear:
+      return a::Linear::apply(block);
+    case ActivationKind::Elu:
+      return a::Elu::apply(block);
+    case ActivationKind::Selu:
+      return a::Selu::apply(block);
+    case ActivationKind::Softplus:
+      return a::Softplus::apply(block);
+    case ActivationKind::Softsign:
+      return a::Softsign::apply(block);
+    case ActivationKind::Swish:
+      return a::Swish::apply(block);
+    case ActivationKind::Mish:
+      return a::Mish::apply(block);
+    case ActivationKind::Gelu:
+      return a::Gelu::apply(block);
+    case ActivationKind::GeluNew:
+      return a::GeluNew::apply(block);
+    case ActivationKind::Softmax:
+      return a::Softmax::apply(block);
+    case ActivationKind::LogSoftmax:
+      return a::LogSoftmax::apply(block);
+    case ActivationKind::HardSigmoidKeras3:
+      return a::HardSigmoidKeras3::apply(block);
   }
 }
 

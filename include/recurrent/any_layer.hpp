@@ -22,7 +22,7 @@ namespace recurrent {
 /// Per-call arguments of `AnyLayer::apply`, as tensors.
 template <class Scalar>
 struct LayerCallArgs {
-  std::optional<FlatTensor<Scalar>> mask;     ///< `[batch, time]`, non-zero = keep
+  std::optional<FlatTensor<Scalar>> mask;        ///< `[batch, time]`, non-zero = keep
   std::vector<FlatTensor<Scalar>> initialState;  ///< TF.js state order
   bool training = false;
 };
@@ -51,17 +51,17 @@ class AnyLayer {
                                         const LayerCallArgs<Scalar>& args = {}) {
     const std::string who = detail::where(className_, name(), "apply");
     if (inputs.rank() != 3)
-      detail::raise<ShapeError>(who, "Input 0 is incompatible with layer " + name() +
-                                         ": expected ndim=3, found ndim=" +
-                                         std::to_string(inputs.rank()) + " (shape " +
-                                         detail::shapeString(inputs.shape) + ")");
+      detail::raise<ShapeError>(
+          who, "Input 0 is incompatible with layer " + name() +
+                   ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) + " (shape " +
+                   detail::shapeString(inputs.shape) + ")");
     CallArgs<Scalar> call;
     call.training = args.training;
     if (args.mask) {
       const auto& m = *args.mask;
       if (m.rank() != 2)
-        detail::raise<ShapeError>(who, "mask: expected rank 2 [batch, time], got shape " +
-                                           detail::shapeString(m.shape));
+        detail::raise<ShapeError>(
+            who, "mask: expected rank 2 [batch, time], got shape " + detail::shapeString(m.shape));
       call.mask = MatrixView<Scalar>(m.data.data(), m.shape[0], m.shape[1]);
     }
     for (std::size_t i = 0; i < args.initialState.size(); ++i) {
@@ -79,9 +79,9 @@ class AnyLayer {
   /// Builds for an input shape `[batch, time, features]`.
   void build(const std::vector<Index>& inputShape) {
     if (inputShape.size() != 3)
-      detail::raise<ShapeError>(detail::where(className_, name(), "build"),
-                                "inputShape: expected [batch, time, features], got " +
-                                    detail::shapeString(inputShape));
+      detail::raise<ShapeError>(
+          detail::where(className_, name(), "build"),
+          "inputShape: expected [batch, time, features], got " + detail::shapeString(inputShape));
     self_->build(inputShape[2]);
   }
   void resetStates() { self_->resetStates(); }
@@ -116,7 +116,8 @@ class AnyLayer {
  private:
   struct Concept {
     virtual ~Concept() = default;
-    virtual std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar>, const CallArgs<Scalar>&) = 0;
+    virtual std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar>,
+                                                  const CallArgs<Scalar>&) = 0;
     virtual void build(Index) = 0;
     virtual void resetStates() = 0;
     virtual void resetStates(const std::vector<MatrixView<Scalar>>&) = 0;

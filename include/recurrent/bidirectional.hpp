@@ -35,8 +35,9 @@ inline MergeMode mergeModeFromName(const std::optional<std::string>& name) {
   if (*name == "mul") return MergeMode::Mul;
   if (*name == "ave") return MergeMode::Ave;
   detail::raise<ConfigError>("Bidirectional.constructor",
-                             *name + " is not a valid BidirectionalMergeMode.  Valid values are "
-                                     "sum,mul,concat,ave or null/undefined.");
+                             *name +
+                                 " is not a valid BidirectionalMergeMode.  Valid values are "
+                                 "sum,mul,concat,ave or null/undefined.");
 }
 
 /// Arguments of `Bidirectional`.
@@ -49,10 +50,10 @@ struct BidirectionalArgs {
 /// forward output and `backwardSequence`/`backwardLastOutput` the backward one.
 template <class Scalar>
 struct BidirectionalResult {
-  Sequence<Scalar> sequence;  ///< merged `[batch, time, n]` (returnSequences)
-  Matrix<Scalar> lastOutput;  ///< merged `[batch, n]`
-  Sequence<Scalar> backwardSequence;  ///< MergeMode::None only
-  Matrix<Scalar> backwardLastOutput;  ///< MergeMode::None only
+  Sequence<Scalar> sequence;           ///< merged `[batch, time, n]` (returnSequences)
+  Matrix<Scalar> lastOutput;           ///< merged `[batch, n]`
+  Sequence<Scalar> backwardSequence;   ///< MergeMode::None only
+  Matrix<Scalar> backwardLastOutput;   ///< MergeMode::None only
   std::vector<Matrix<Scalar>> states;  ///< forward states, then backward states
 };
 
@@ -76,7 +77,9 @@ class Bidirectional {
   using Result = BidirectionalResult<Scalar>;
 
   explicit Bidirectional(Layer layer, const BidirectionalArgs& args = {})
-      : forward_(layer), backward_(std::move(layer)), args_(args),
+      : forward_(layer),
+        backward_(std::move(layer)),
+        args_(args),
         name_(args.name.empty() ? "bidirectional" : args.name) {
     backward_.setGoBackwards(!forward_.goBackwards());
   }
@@ -120,9 +123,10 @@ class Bidirectional {
   /// Forward weights then backward weights (each half in the wrapped layer's order).
   void setWeights(const std::vector<FlatTensor<Scalar>>& values) {
     if (values.size() % 2 != 0)
-      detail::raise<ValueError>(where("setWeights"), "expected an even number of weights "
-                                                     "(forward then backward), got " +
-                                                         std::to_string(values.size()));
+      detail::raise<ValueError>(where("setWeights"),
+                                "expected an even number of weights "
+                                "(forward then backward), got " +
+                                    std::to_string(values.size()));
     const auto half = static_cast<std::ptrdiff_t>(values.size() / 2);
     forward_.setWeights({values.begin(), values.begin() + half});
     backward_.setWeights({values.begin() + half, values.end()});
@@ -149,9 +153,11 @@ class Bidirectional {
       const char* method, const std::vector<MatrixView<Scalar>>& states) const {
     if (states.size() % 2 != 0)
       detail::raise<ValueError>(
-          where(method), "When passing `initialState` to a Bidrectional RNN, the state should be "
-                         "an Array containing the states of the underlying RNNs (an even count: "
-                         "forward then backward), got " + std::to_string(states.size()));
+          where(method),
+          "When passing `initialState` to a Bidrectional RNN, the state should be "
+          "an Array containing the states of the underlying RNNs (an even count: "
+          "forward then backward), got " +
+              std::to_string(states.size()));
     const auto half = static_cast<std::ptrdiff_t>(states.size() / 2);
     return {{states.begin(), states.begin() + half}, {states.begin() + half, states.end()}};
   }
@@ -177,10 +183,17 @@ void Bidirectional<Layer>::merge(const A& fw, const B& bw, Out& out) const {
       out.leftCols(fw.cols()) = fw;
       out.rightCols(bw.cols()) = bw;
       return;
-    case MergeMode::Sum: out = fw + bw; return;
-    case MergeMode::Mul: out = fw.cwiseProduct(bw); return;
-    case MergeMode::Ave: out = Scalar(0.5) * (fw + bw); return;
-    case MergeMode::None: return;
+    case MergeMode::Sum:
+      out = fw + bw;
+      return;
+    case MergeMode::Mul:
+      out = fw.cwiseProduct(bw);
+      return;
+    case MergeMode::Ave:
+      out = Scalar(0.5) * (fw + bw);
+      return;
+    case MergeMode::None:
+      return;
   }
 }
 
@@ -188,8 +201,8 @@ template <class Layer>
 void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args,
                                 Result& out) {
   CallArgs<Scalar> fwArgs{args.mask, {}, args.training}, bwArgs{args.mask, {}, args.training};
-  if (!args.initialState.empty()) std::tie(fwArgs.initialState, bwArgs.initialState) =
-      split("call", args.initialState);
+  if (!args.initialState.empty())
+    std::tie(fwArgs.initialState, bwArgs.initialState) = split("call", args.initialState);
   forward_.call(inputs, fwArgs, fw_);
   backward_.call(inputs, bwArgs, bw_);
 
@@ -200,7 +213,8 @@ void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scal
     // Re-reverse the backward sequence into input order (in place, step by step).
     for (Index b = 0; b < batch; ++b)
       for (Index t = 0; t < time / 2; ++t)
-        for (Index k = 0; k < u; ++k) std::swap(bw_.sequence(b, t, k), bw_.sequence(b, time - 1 - t, k));
+        for (Index k = 0; k < u; ++k)
+          std::swap(bw_.sequence(b, t, k), bw_.sequence(b, time - 1 - t, k));
     if (args_.mergeMode == MergeMode::None) {
       out.sequence = fw_.sequence;
       out.backwardSequence = bw_.sequence;

@@ -49,8 +49,7 @@ class DropoutMask {
     const auto scale = static_cast<Scalar>(1.0 / keep);
     for (Matrix<Scalar>& m : masks_) {
       m.resize(batch, width);
-      for (Index i = 0; i < m.size(); ++i)
-        m.data()[i] = rng.uniform() < keep ? scale : Scalar(0);
+      for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform() < keep ? scale : Scalar(0);
     }
   }
   void clear() { active_ = false; }

@@ -4,13 +4,13 @@
  * time step. Messages start with the layer and method (`LSTM 'rnn'.call: ...`), then name the
  * argument, what was expected and what was received.
  *
- * | class         | base          | raised for (TF.js error kind)                                  |
+ * | class         | base          | raised for (TF.js error kind) |
  * |---------------|---------------|----------------------------------------------------------------|
- * | `ValueError`  | `Error`       | TF.js `ValueError` in general                                  |
- * | `ConfigError` | `ValueError`  | bad constructor argument: units, activation, mergeMode, cell   |
- * | `ShapeError`  | `ValueError`  | inputs, masks, initial states or weights of the wrong shape    |
- * | `StateError`  | `Error`       | stateful misuse: resetStates on a non-stateful layer (TF.js    |
- * |               |               | `AttributeError`), batch size change of a stateful layer       |
+ * | `ValueError`  | `Error`       | TF.js `ValueError` in general | | `ConfigError` | `ValueError`
+ * | bad constructor argument: units, activation, mergeMode, cell   | | `ShapeError`  | `ValueError`
+ * | inputs, masks, initial states or weights of the wrong shape    | | `StateError`  | `Error` |
+ * stateful misuse: resetStates on a non-stateful layer (TF.js    | |               | |
+ * `AttributeError`), batch size change of a stateful layer       |
  */
 #ifndef RECURRENT_ERRORS_HPP
 #define RECURRENT_ERRORS_HPP

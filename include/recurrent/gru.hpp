@@ -24,7 +24,8 @@ class GRU : public RNN<GRUCell<Scalar, Units, InputDim>> {
   using Base = RNN<GRUCell<Scalar, Units, InputDim>>;
 
  public:
-  explicit GRU(const GRUArgs& args) : Base(GRUCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
+  explicit GRU(const GRUArgs& args)
+      : Base(GRUCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
 
  private:
   static RNNLayerArgs layerArgs(const GRUArgs& args) {

@@ -101,9 +101,9 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   friend Base;
   Index biasRows() const { return resetAfter_ ? 2 : 1; }
   static const char* biasHint(const std::vector<Index>& got) {
-    return got.size() == 2 ? " (a [2, 3·units] bias is the resetAfter=true layout)"
-                           : (got.size() == 1 ? " (a [3·units] bias is the resetAfter=false layout)"
-                                              : nullptr);
+    return got.size() == 2
+               ? " (a [2, 3·units] bias is the resetAfter=true layout)"
+               : (got.size() == 1 ? " (a [3·units] bias is the resetAfter=false layout)" : nullptr);
   }
   void adjustInitialBias() {}
   void prepareScratch(Index batch) {

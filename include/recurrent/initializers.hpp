@@ -1,17 +1,17 @@
 /** @file
  * Weight initializers with the TF.js names and defaults, seedable.
  *
- * | kind                           | values (fanIn = rows, fanOut = cols of a 2-D weight)          |
+ * | kind                           | values (fanIn = rows, fanOut = cols of a 2-D weight) |
  * |--------------------------------|---------------------------------------------------------------|
- * | `zeros`, `ones`, `constant`    | 0, 1, `value`                                                 |
- * | `randomUniform`                | U(minval, maxval), default U(-0.05, 0.05)                     |
- * | `randomNormal`                 | N(mean, stddev), default N(0, 0.05)                           |
- * | `truncatedNormal`              | N(mean, stddev) redrawn beyond 2·stddev                        |
- * | `glorotUniform` / `glorotNormal` | U(±√(6/(fanIn+fanOut))) / truncated N(0, √(2/(fanIn+fanOut))) |
- * | `heUniform` / `heNormal`       | U(±√(6/fanIn)) / truncated N(0, √(2/fanIn))                    |
- * | `lecunUniform` / `lecunNormal` | U(±√(3/fanIn)) / truncated N(0, √(1/fanIn))                    |
- * | `orthogonal`                   | `gain` · Q of the QR of a normal matrix (sign-corrected)       |
- * | `identity`                     | `gain` · I (2-D square only)                                   |
+ * | `zeros`, `ones`, `constant`    | 0, 1, `value` | | `randomUniform`                | U(minval,
+ * maxval), default U(-0.05, 0.05)                     | | `randomNormal`                 | N(mean,
+ * stddev), default N(0, 0.05)                           | | `truncatedNormal`              |
+ * N(mean, stddev) redrawn beyond 2·stddev                        | | `glorotUniform` /
+ * `glorotNormal` | U(±√(6/(fanIn+fanOut))) / truncated N(0, √(2/(fanIn+fanOut))) | | `heUniform` /
+ * `heNormal`       | U(±√(6/fanIn)) / truncated N(0, √(2/fanIn))                    | |
+ * `lecunUniform` / `lecunNormal` | U(±√(3/fanIn)) / truncated N(0, √(1/fanIn))                    |
+ * | `orthogonal`                   | `gain` · Q of the QR of a normal matrix (sign-corrected) | |
+ * `identity`                     | `gain` · I (2-D square only)                                   |
  *
  * As in TF.js, the "normal" variance-scaling initializers draw from a truncated normal with the
  * stated standard deviation. Random streams differ from TF.js's (another generator); the
@@ -54,11 +54,11 @@ enum class InitializerKind {
 /// An initializer: kind, parameters and an optional seed (unseeded ones draw a default seed).
 struct Initializer {
   InitializerKind kind = InitializerKind::Zeros;
-  double value = 0.0;                   ///< constant
+  double value = 0.0;                    ///< constant
   double minval = -0.05, maxval = 0.05;  ///< randomUniform
-  double mean = 0.0, stddev = 0.05;     ///< randomNormal, truncatedNormal
-  double gain = 1.0;                    ///< orthogonal, identity
-  std::optional<std::uint64_t> seed;    ///< fixed seed for reproducible weights
+  double mean = 0.0, stddev = 0.05;      ///< randomNormal, truncatedNormal
+  double gain = 1.0;                     ///< orthogonal, identity
+  std::optional<std::uint64_t> seed;     ///< fixed seed for reproducible weights
 
   Initializer() = default;
   Initializer(InitializerKind k) : kind(k) {}  // NOLINT: implicit from kind
@@ -141,38 +141,55 @@ void Initializer::fill(Matrix<Scalar>& w) const {
   auto truncatedFill = [&](double m, double sd) {
     for (Index i = 0; i < w.size(); ++i) {
       double v = 0.0;
-      do v = rng.normal(); while (std::abs(v) > 2.0);
+      do v = rng.normal();
+      while (std::abs(v) > 2.0);
       w.data()[i] = static_cast<Scalar>(m + sd * v);
     }
   };
   switch (kind) {
-    case InitializerKind::Zeros: w.setZero(); return;
-    case InitializerKind::Ones: w.setOnes(); return;
-    case InitializerKind::Constant: w.setConstant(static_cast<Scalar>(value)); return;
-    case InitializerKind::RandomUniform: uniformFill(minval, maxval); return;
+    case InitializerKind::Zeros:
+      w.setZero();
+      return;
+    case InitializerKind::Ones:
+      w.setOnes();
+      return;
+    case InitializerKind::Constant:
+      w.setConstant(static_cast<Scalar>(value));
+      return;
+    case InitializerKind::RandomUniform:
+      uniformFill(minval, maxval);
+      return;
     case InitializerKind::RandomNormal:
       for (Index i = 0; i < w.size(); ++i)
         w.data()[i] = static_cast<Scalar>(rng.normal(mean, stddev));
       return;
-    case InitializerKind::TruncatedNormal: truncatedFill(mean, stddev); return;
+    case InitializerKind::TruncatedNormal:
+      truncatedFill(mean, stddev);
+      return;
     case InitializerKind::GlorotUniform: {
       const double limit = std::sqrt(6.0 / (fanIn + fanOut));
       uniformFill(-limit, limit);
       return;
     }
-    case InitializerKind::GlorotNormal: truncatedFill(0.0, std::sqrt(2.0 / (fanIn + fanOut))); return;
+    case InitializerKind::GlorotNormal:
+      truncatedFill(0.0, std::sqrt(2.0 / (fanIn + fanOut)));
+      return;
     case InitializerKind::HeUniform: {
       const double limit = std::sqrt(6.0 / fanIn);
       uniformFill(-limit, limit);
       return;
     }
-    case InitializerKind::HeNormal: truncatedFill(0.0, std::sqrt(2.0 / fanIn)); return;
+    case InitializerKind::HeNormal:
+      truncatedFill(0.0, std::sqrt(2.0 / fanIn));
+      return;
     case InitializerKind::LecunUniform: {
       const double limit = std::sqrt(3.0 / fanIn);
       uniformFill(-limit, limit);
       return;
     }
-    case InitializerKind::LecunNormal: truncatedFill(0.0, std::sqrt(1.0 / fanIn)); return;
+    case InitializerKind::LecunNormal:
+      truncatedFill(0.0, std::sqrt(1.0 / fanIn));
+      return;
     case InitializerKind::Orthogonal: {
       // QR of a normal matrix with at least as many rows as columns, as TF.js/Keras do.
       const Index rows = w.rows(), cols = w.cols();
@@ -191,9 +208,9 @@ void Initializer::fill(Matrix<Scalar>& w) const {
     }
     case InitializerKind::Identity:
       if (w.rows() != w.cols())
-        detail::raise<ConfigError>("Initializer.identity",
-                                   "identity needs a square weight, got " +
-                                       detail::shapeString({w.rows(), w.cols()}));
+        detail::raise<ConfigError>(
+            "Initializer.identity",
+            "identity needs a square weight, got " + detail::shapeString({w.rows(), w.cols()}));
       w.setIdentity();
       w *= static_cast<Scalar>(gain);
       return;

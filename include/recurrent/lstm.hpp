@@ -24,7 +24,8 @@ class LSTM : public RNN<LSTMCell<Scalar, Units, InputDim>> {
   using Base = RNN<LSTMCell<Scalar, Units, InputDim>>;
 
  public:
-  explicit LSTM(const LSTMArgs& args) : Base(LSTMCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
+  explicit LSTM(const LSTMArgs& args)
+      : Base(LSTMCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
 
  private:
   static RNNLayerArgs layerArgs(const LSTMArgs& args) {

@@ -54,8 +54,8 @@ struct RnnOptions {
 /// What `rnn()` returns: TF.js's `[lastOutput, outputs, newStates]`.
 template <class Scalar>
 struct RnnResult {
-  Matrix<Scalar> lastOutput;            ///< `[batch, outputWidth]`
-  Sequence<Scalar> outputs;             ///< `[batch, time, outputWidth]` if needPerStepOutputs
+  Matrix<Scalar> lastOutput;  ///< `[batch, outputWidth]`
+  Sequence<Scalar> outputs;   ///< `[batch, time, outputWidth]` if needPerStepOutputs
   std::vector<Matrix<Scalar>> newStates;
 };
 
@@ -104,8 +104,7 @@ namespace detail {
 /// `state` holds the final states; `sequence` (if collected) `[batch, time, outputWidth]`.
 template <class Policy, class Scalar, class StepFn>
 void timeLoop(StepFn& step, Index time, const Scalar* mask, MaskedOutput maskedOutput,
-              Matrix<Scalar>& state, Matrix<Scalar>& scratch, Index outputWidth,
-              Scalar* sequence) {
+              Matrix<Scalar>& state, Matrix<Scalar>& scratch, Index outputWidth, Scalar* sequence) {
   const Index batch = state.rows();
   const Index width = state.cols();
   for (Index s = 0; s < time; ++s) {
@@ -137,8 +136,8 @@ void timeLoop(StepFn& step, Index time, const Scalar* mask, MaskedOutput maskedO
 template <class F>
 decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dropout, F&& f) {
   auto d4 = [&](auto gb, auto mk, auto co) -> decltype(auto) {
-    if (dropout) return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value,
-                                     decltype(co)::value, true>{});
+    if (dropout)
+      return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, true>{});
     return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, false>{});
   };
   auto d3 = [&](auto gb, auto mk) -> decltype(auto) {
@@ -187,7 +186,8 @@ RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
   }
   detail::checkMask(who, options.mask, batch, time);
   Matrix<Scalar> state(batch, total), scratch(batch, total);
-  for (std::size_t i = 0, off = 0; i < initialStates.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+  for (std::size_t i = 0, off = 0; i < initialStates.size();
+       off += static_cast<std::size_t>(widths[i]), ++i)
     state.middleCols(static_cast<Index>(off), widths[i]) = initialStates[i];
 
   RnnResult<Scalar> result;
@@ -202,12 +202,13 @@ RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
   };
   detail::dispatchLoop(options.goBackwards, !options.mask.empty(), options.needPerStepOutputs,
                        false, [&](auto policy) {
-                         detail::timeLoop<decltype(policy)>(
-                             step, time, options.mask.data(), options.maskedOutput, state,
-                             scratch, outputWidth, result.outputs.data());
+                         detail::timeLoop<decltype(policy)>(step, time, options.mask.data(),
+                                                            options.maskedOutput, state, scratch,
+                                                            outputWidth, result.outputs.data());
                        });
   result.lastOutput = state.leftCols(outputWidth);
-  for (std::size_t i = 0, off = 0; i < widths.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+  for (std::size_t i = 0, off = 0; i < widths.size();
+       off += static_cast<std::size_t>(widths[i]), ++i)
     result.newStates.push_back(state.middleCols(static_cast<Index>(off), widths[i]));
   return result;
 }

@@ -68,14 +68,14 @@ struct Weight {
 
 /// Arguments every built-in cell takes (TF.js names and defaults).
 struct CellArgs {
-  Index units = 0;                                              ///< required, > 0
-  Activation activation = ActivationKind::Tanh;                 ///< `null` in TF.js: see docs
+  Index units = 0;                               ///< required, > 0
+  Activation activation = ActivationKind::Tanh;  ///< `null` in TF.js: see docs
   bool useBias = true;
   Initializer kernelInitializer = InitializerKind::GlorotNormal;
   Initializer recurrentInitializer = InitializerKind::Orthogonal;
   Initializer biasInitializer = InitializerKind::Zeros;
-  double dropout = 0.0;           ///< input dropout rate, clamped to [0, 1]
-  double recurrentDropout = 0.0;  ///< recurrent dropout rate, clamped to [0, 1]
+  double dropout = 0.0;                              ///< input dropout rate, clamped to [0, 1]
+  double recurrentDropout = 0.0;                     ///< recurrent dropout rate, clamped to [0, 1]
   DropoutMasks dropoutMasks = DropoutMasks::Shared;  ///< TF.js shares mask 0 between gates
   std::optional<std::uint64_t> seed;  ///< seed of the dropout masks (unseeded: default sequence)
   std::string name;
@@ -89,13 +89,13 @@ namespace detail {
 template <class T, class = void>
 struct HasCellMembers : std::false_type {};
 template <class T>
-struct HasCellMembers<
-    T, std::void_t<typename T::Scalar, decltype(std::declval<const T&>().units()),
-                   decltype(std::declval<const T&>().stateSize()),
-                   decltype(std::declval<const T&>().stateWidth()),
-                   decltype(std::declval<const T&>().projectionSize()),
-                   decltype(std::declval<T&>().build(Index{})),
-                   decltype(std::declval<T&>().prepare(Index{}))>> : std::true_type {};
+struct HasCellMembers<T, std::void_t<typename T::Scalar, decltype(std::declval<const T&>().units()),
+                                     decltype(std::declval<const T&>().stateSize()),
+                                     decltype(std::declval<const T&>().stateWidth()),
+                                     decltype(std::declval<const T&>().projectionSize()),
+                                     decltype(std::declval<T&>().build(Index{})),
+                                     decltype(std::declval<T&>().prepare(Index{}))>>
+    : std::true_type {};
 }  // namespace detail
 
 /// True when `T` provides the cell protocol documented above.
@@ -190,7 +190,7 @@ class RNNCell {
   Matrix<Scalar> recurrentKernel_;  // [units, k·units]
   Matrix<Scalar> bias_;             // [biasRows, k·units]; zeros when !useBias
   DropoutMask<Scalar> inputMask_, recurrentMask_;
-  Matrix<Scalar> maskedInput_;      // scratch for input dropout
+  Matrix<Scalar> maskedInput_;  // scratch for input dropout
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -211,9 +211,9 @@ RNNCell<Derived>::RNNCell(const Args& args, const char* defaultName)
       dropoutMasks_(args.dropoutMasks),
       name_(args.name.empty() ? std::string(defaultName) : args.name) {
   if (args.units <= 0) {
-    detail::raise<ConfigError>(where("constructor"),
-                               "Expected units to be a positive integer, but got " +
-                                   std::to_string(args.units) + ".");
+    detail::raise<ConfigError>(
+        where("constructor"),
+        "Expected units to be a positive integer, but got " + std::to_string(args.units) + ".");
   }
 }
 
@@ -252,10 +252,10 @@ template <class Derived>
 void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values) {
   const std::size_t expectedCount = useBias_ ? 3 : 2;
   if (values.size() != expectedCount) {
-    detail::raise<ValueError>(
-        where("setWeights"),
-        "expected " + std::to_string(expectedCount) + " weights (kernel, recurrent_kernel" +
-            (useBias_ ? ", bias" : "") + "), got " + std::to_string(values.size()));
+    detail::raise<ValueError>(where("setWeights"), "expected " + std::to_string(expectedCount) +
+                                                       " weights (kernel, recurrent_kernel" +
+                                                       (useBias_ ? ", bias" : "") + "), got " +
+                                                       std::to_string(values.size()));
   }
   const Index width = projectionSize();
   const FlatTensor<Scalar>& k = values[0];
@@ -275,8 +275,8 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
   if (useBias_) {
     const Index rows = self().biasRows();
     const char* hint = Derived::biasHint(values[2].shape);
-    check(values[2], "bias", rows == 1 ? std::vector<Index>{width} : std::vector<Index>{rows, width},
-          hint);
+    check(values[2], "bias",
+          rows == 1 ? std::vector<Index>{width} : std::vector<Index>{rows, width}, hint);
   }
   kernel_ = Eigen::Map<const Matrix<Scalar>>(k.data.data(), inputDim_, width);
   recurrentKernel_ = Eigen::Map<const Matrix<Scalar>>(values[1].data.data(), units_, width);

@@ -45,9 +45,9 @@ struct CallArgs {
 /// ...(returnState ? states : [])]`.
 template <class Scalar>
 struct RNNResult {
-  Sequence<Scalar> sequence;            ///< `[batch, time, units]` (returnSequences)
-  Matrix<Scalar> lastOutput;            ///< `[batch, units]`
-  std::vector<Matrix<Scalar>> states;   ///< final states, TF.js order
+  Sequence<Scalar> sequence;           ///< `[batch, time, units]` (returnSequences)
+  Matrix<Scalar> lastOutput;           ///< `[batch, units]`
+  std::vector<Matrix<Scalar>> states;  ///< final states, TF.js order
 };
 
 namespace detail {
@@ -172,10 +172,10 @@ void RNN<Cell>::checkStates(const char* method, const std::vector<MatrixView<Sca
                             Index batch) const {
   const std::vector<Index> widths = cell_.stateSize();
   if (states.size() != widths.size()) {
-    detail::raise<ShapeError>(
-        where(method), "initialState: the layer has " + std::to_string(widths.size()) +
-                           " state(s) " + detail::shapeString(widths) + " but was passed " +
-                           std::to_string(states.size()) + " state(s)");
+    detail::raise<ShapeError>(where(method), "initialState: the layer has " +
+                                                 std::to_string(widths.size()) + " state(s) " +
+                                                 detail::shapeString(widths) + " but was passed " +
+                                                 std::to_string(states.size()) + " state(s)");
   }
   for (std::size_t i = 0; i < states.size(); ++i) {
     if (states[i].rows() != batch || states[i].cols() != widths[i]) {
@@ -197,9 +197,9 @@ template <class Cell>
 void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out) {
   const Index batch = inputs.batch(), time = inputs.time(), features = inputs.features();
   if (time < 1 || features < 1) {
-    detail::raise<ShapeError>(
-        where("call"), "inputs: expected [batch, time >= 1, features >= 1], got " +
-                           detail::shapeString({batch, time, features}));
+    detail::raise<ShapeError>(where("call"),
+                              "inputs: expected [batch, time >= 1, features >= 1], got " +
+                                  detail::shapeString({batch, time, features}));
   }
   if (!cell_.built()) {
     build(features);
@@ -224,7 +224,8 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                                                    std::to_string(statefulBatch_) + ", got " +
                                                    std::to_string(batch));
     }
-    for (std::size_t i = 0, off = 0; i < widths_.size(); off += static_cast<std::size_t>(widths_[i]), ++i)
+    for (std::size_t i = 0, off = 0; i < widths_.size();
+         off += static_cast<std::size_t>(widths_[i]), ++i)
       state_.middleCols(static_cast<Index>(off), widths_[i]) = args.initialState[i].map();
   } else if (args_.stateful) {
     if (statefulBatch_ < 0) {
@@ -270,13 +271,14 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                                Eigen::OuterStride<>(time * width));
           cell_.template step<Policy::dropout>(xt, prev, next);
         };
-        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, state_,
-                                 scratch_, units, out.sequence.data());
+        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, state_, scratch_,
+                                 units, out.sequence.data());
       });
 
   out.lastOutput = state_.leftCols(units);
   out.states.resize(widths_.size());
-  for (std::size_t i = 0, off = 0; i < widths_.size(); off += static_cast<std::size_t>(widths_[i]), ++i)
+  for (std::size_t i = 0, off = 0; i < widths_.size();
+       off += static_cast<std::size_t>(widths_[i]), ++i)
     out.states[i] = state_.middleCols(static_cast<Index>(off), widths_[i]);
   if (args_.stateful) stored_ = state_;
 }
@@ -306,7 +308,8 @@ void RNN<Cell>::resetStates(const std::vector<MatrixView<Scalar>>& states) {
   Index total = 0;
   for (Index w : widths) total += w;
   stored_.resize(batch, total);
-  for (std::size_t i = 0, off = 0; i < widths.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+  for (std::size_t i = 0, off = 0; i < widths.size();
+       off += static_cast<std::size_t>(widths[i]), ++i)
     stored_.middleCols(static_cast<Index>(off), widths[i]) = states[i].map();
   statefulBatch_ = batch;
 }
@@ -316,7 +319,8 @@ auto RNN<Cell>::getStates() const -> std::vector<Matrix<Scalar>> {
   std::vector<Matrix<Scalar>> out;
   if (statefulBatch_ < 0) return out;
   const std::vector<Index> widths = cell_.stateSize();
-  for (std::size_t i = 0, off = 0; i < widths.size(); off += static_cast<std::size_t>(widths[i]), ++i)
+  for (std::size_t i = 0, off = 0; i < widths.size();
+       off += static_cast<std::size_t>(widths[i]), ++i)
     out.push_back(stored_.middleCols(static_cast<Index>(off), widths[i]));
   return out;
 }

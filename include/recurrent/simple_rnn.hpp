@@ -4,8 +4,8 @@
 #ifndef RECURRENT_SIMPLE_RNN_HPP
 #define RECURRENT_SIMPLE_RNN_HPP
 
-#include <recurrent/simple_rnn_cell.hpp>
 #include <recurrent/rnn_layer.hpp>
+#include <recurrent/simple_rnn_cell.hpp>
 
 namespace recurrent {
 
@@ -24,7 +24,8 @@ class SimpleRNN : public RNN<SimpleRNNCell<Scalar, Units, InputDim>> {
   using Base = RNN<SimpleRNNCell<Scalar, Units, InputDim>>;
 
  public:
-  explicit SimpleRNN(const SimpleRNNArgs& args) : Base(SimpleRNNCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
+  explicit SimpleRNN(const SimpleRNNArgs& args)
+      : Base(SimpleRNNCell<Scalar, Units, InputDim>(args), layerArgs(args)) {}
 
  private:
   static RNNLayerArgs layerArgs(const SimpleRNNArgs& args) {

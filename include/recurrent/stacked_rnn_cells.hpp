@@ -57,6 +57,23 @@ class StackBase {
     self().forEachCell([&](const auto& c, Index) { out.push_back(c.stateSize()); });
     return out;
   }
+  /// Splits a flat TF.js-ordered state list into per-cell lists in natural cell order
+  /// (`result[i]` = cell i's states, e.g. `{h, c}`).
+  template <class State>
+  std::vector<std::vector<State>> statesByCell(const std::vector<State>& flat) const {
+    const auto sizes = stateSizePerCell();
+    std::vector<std::vector<State>> out(sizes.size());
+    std::size_t pos = 0;
+    for (std::size_t k = sizes.size(); k-- > 0;) {  // flat order is last cell first
+      for (std::size_t j = 0; j < sizes[k].size() && pos < flat.size(); ++j)
+        out[k].push_back(flat[pos++]);
+    }
+    if (pos != flat.size())
+      raise<ShapeError>(
+          where("StackedRNNCells", name_, "statesByCell"),
+          "expected " + std::to_string(pos) + " states, got " + std::to_string(flat.size()));
+    return out;
+  }
   Index stateWidth() const {
     Index w = 0;
     self().forEachCell([&](const auto& c, Index) { w += c.stateWidth(); });
@@ -85,15 +102,16 @@ class StackBase {
         raise<ValueError>(where("StackedRNNCells", name_, "setWeights"),
                           "expected at least " + std::to_string(pos + n) + " weights, got " +
                               std::to_string(values.size()));
-      c.setWeights(std::vector<FlatTensor<Scalar>>(values.begin() + static_cast<std::ptrdiff_t>(pos),
-                                                   values.begin() + static_cast<std::ptrdiff_t>(pos + n)));
+      c.setWeights(
+          std::vector<FlatTensor<Scalar>>(values.begin() + static_cast<std::ptrdiff_t>(pos),
+                                          values.begin() + static_cast<std::ptrdiff_t>(pos + n)));
       pos += n;
       in = c.units();
     });
     if (pos != values.size())
-      raise<ValueError>(where("StackedRNNCells", name_, "setWeights"), "expected " + std::to_string(pos) +
-                                                        " weights, got " +
-                                                        std::to_string(values.size()));
+      raise<ValueError>(
+          where("StackedRNNCells", name_, "setWeights"),
+          "expected " + std::to_string(pos) + " weights, got " + std::to_string(values.size()));
   }
 
   void prepare(Index batch) {
@@ -144,7 +162,8 @@ class StackBase {
   }
 
  protected:
-  explicit StackBase(std::string name) : name_(name.empty() ? "stacked_rnn_cells" : std::move(name)) {}
+  explicit StackBase(std::string name)
+      : name_(name.empty() ? "stacked_rnn_cells" : std::move(name)) {}
   void checkNotEmpty() const {
     if (self().cellCount() == 0)
       raise<ConfigError>(where("StackedRNNCells", name_, "constructor"),
@@ -198,14 +217,22 @@ class StackedRNNCells
 
   static constexpr Index cellCount() { return sizeof...(Cells); }
   template <std::size_t I>
-  auto& cell() { return std::get<I>(cells_); }
+  auto& cell() {
+    return std::get<I>(cells_);
+  }
   template <std::size_t I>
-  const auto& cell() const { return std::get<I>(cells_); }
+  const auto& cell() const {
+    return std::get<I>(cells_);
+  }
 
   template <class F>
-  void forEachCell(F&& f) { forEach(cells_, f, std::index_sequence_for<Cells...>{}); }
+  void forEachCell(F&& f) {
+    forEach(cells_, f, std::index_sequence_for<Cells...>{});
+  }
   template <class F>
-  void forEachCell(F&& f) const { forEach(cells_, f, std::index_sequence_for<Cells...>{}); }
+  void forEachCell(F&& f) const {
+    forEach(cells_, f, std::index_sequence_for<Cells...>{});
+  }
   auto& firstCell() { return std::get<0>(cells_); }
   const auto& firstCell() const { return std::get<0>(cells_); }
 

@@ -26,7 +26,8 @@ namespace recurrent {
 
 using Index = Eigen::Index;
 
-/// Row-major dynamic matrix: states `[batch, units]`, weights `[rows, cols]`, masks `[batch, time]`.
+/// Row-major dynamic matrix: states `[batch, units]`, weights `[rows, cols]`, masks `[batch,
+/// time]`.
 template <class Scalar>
 using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -54,8 +55,9 @@ class SequenceView {
                      static_cast<Index>(m.dimension(1)), static_cast<Index>(m.dimension(2))) {
     static_assert(std::is_same_v<std::remove_const_t<T>, Scalar>,
                   "SequenceView: the TensorMap scalar type must match the layer's Scalar");
-    static_assert((Options & Eigen::RowMajor) != 0,
-                  "SequenceView: the TensorMap must be row-major ([batch, time, features] as TF.js)");
+    static_assert(
+        (Options & Eigen::RowMajor) != 0,
+        "SequenceView: the TensorMap must be row-major ([batch, time, features] as TF.js)");
   }
 
   const Scalar* data() const { return data_; }
@@ -107,7 +109,8 @@ struct FlatTensor {
   std::vector<Scalar> data;
 
   FlatTensor() = default;
-  FlatTensor(std::vector<Index> s, std::vector<Scalar> d) : shape(std::move(s)), data(std::move(d)) {}
+  FlatTensor(std::vector<Index> s, std::vector<Scalar> d)
+      : shape(std::move(s)), data(std::move(d)) {}
   explicit FlatTensor(const Sequence<Scalar>& s)
       : shape{s.dimension(0), s.dimension(1), s.dimension(2)},
         data(s.data(), s.data() + s.size()) {}

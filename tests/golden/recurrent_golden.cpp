@@ -8,8 +8,6 @@
 #include <recurrent/io/layer_config.hpp>
 #include <recurrent/recurrent.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -117,7 +116,8 @@ CaseOutcome runCase(const json& c) {
         recurrent::LayerCallArgs<Scalar> args;
         if (in.contains("mask")) args.mask = tensorFrom<Scalar>(in["mask"]);
         if (in.contains("initial_state"))
-          for (const auto& st : in["initial_state"]) args.initialState.push_back(tensorFrom<Scalar>(st));
+          for (const auto& st : in["initial_state"])
+            args.initialState.push_back(tensorFrom<Scalar>(st));
         args.training = step.value("training", false);
         const auto got = layer->apply(tensorFrom<Scalar>(in.at("x")), args);
         std::vector<std::vector<double>> gotData;
@@ -154,7 +154,8 @@ CaseOutcome runCase(const json& c) {
               os.precision(9);
               os << "step " << s << " output " << o << " (" << expected[o].value("name", "")
                  << "): element " << worstAt << " got " << got[o].data[worstAt] << ", expected "
-                 << exp.data[worstAt] << " (|diff| " << std::abs(static_cast<double>(got[o].data[worstAt]) - exp.data[worstAt])
+                 << exp.data[worstAt] << " (|diff| "
+                 << std::abs(static_cast<double>(got[o].data[worstAt]) - exp.data[worstAt])
                  << " exceeds the tolerance by " << worst << ")";
               return fail(os.str());
             }
@@ -162,8 +163,8 @@ CaseOutcome runCase(const json& c) {
         }
       }
       if (expectThrow)
-        return fail("step " + std::to_string(s) + ": expected an error (" +
-                    err.value("kind", "") + ": " + err.value("message", "") + "), none thrown");
+        return fail("step " + std::to_string(s) + ": expected an error (" + err.value("kind", "") +
+                    ": " + err.value("message", "") + "), none thrown");
     } catch (const recurrent::Error& e) {
       if (expectThrow) return out;  // fails where TF.js fails
       return fail("step " + std::to_string(s) + " threw: " + e.what());

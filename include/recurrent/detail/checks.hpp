@@ -52,8 +52,8 @@ template <class E>
 
 /// "<argument>: expected shape [..], got [..]"
 template <class E = ShapeError, class A, class B>
-[[noreturn]] void raiseShape(const std::string& who, const std::string& argument,
-                             const A& expected, const B& received) {
+[[noreturn]] void raiseShape(const std::string& who, const std::string& argument, const A& expected,
+                             const B& received) {
   raise<E>(who, argument + ": expected shape " + shapeString(expected) + ", got " +
                     shapeString(received));
 }

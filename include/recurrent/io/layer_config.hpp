@@ -18,9 +18,8 @@
 
 #include <recurrent/recurrent.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,8 +63,8 @@ inline bool getBool(const json& cfg, const std::string& who, const char* camel, 
   const json* v = find(cfg, camel, snake);
   if (v == nullptr || v->is_null()) return dflt;
   if (!v->is_boolean())
-    recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": expected a boolean, got " +
-                                                   v->dump());
+    recurrent::detail::raise<ConfigError>(
+        who, std::string(camel) + ": expected a boolean, got " + v->dump());
   return v->get<bool>();
 }
 
@@ -74,8 +73,8 @@ inline double getNumber(const json& cfg, const std::string& who, const char* cam
   const json* v = find(cfg, camel, snake);
   if (v == nullptr || v->is_null()) return dflt;
   if (!v->is_number())
-    recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": expected a number, got " +
-                                                   v->dump());
+    recurrent::detail::raise<ConfigError>(
+        who, std::string(camel) + ": expected a number, got " + v->dump());
   return v->get<double>();
 }
 
@@ -101,8 +100,10 @@ inline Activation getActivation(const json& cfg, const std::string& who, const c
   } else if (v->is_object() && (v->contains("className") || v->contains("class_name"))) {
     name = (*v)[v->contains("className") ? "className" : "class_name"].get<std::string>();
   } else {
-    recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": expected an activation "
-                                                                     "name, got " + v->dump());
+    recurrent::detail::raise<ConfigError>(who, std::string(camel) +
+                                                   ": expected an activation "
+                                                   "name, got " +
+                                                   v->dump());
   }
   for (std::size_t i = 0; i + 1 < Activation::kCount; ++i)
     if (name == Activation::names()[i]) return Activation(static_cast<ActivationKind>(i));
@@ -115,8 +116,8 @@ inline Initializer getInitializer(const json& cfg, const std::string& who, const
   if (v == nullptr || v->is_null()) return dflt;
   if (v->is_string()) return Initializer::fromName(v->get<std::string>());
   if (!v->is_object())
-    recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": expected an initializer, got " +
-                                                   v->dump());
+    recurrent::detail::raise<ConfigError>(
+        who, std::string(camel) + ": expected an initializer, got " + v->dump());
   const json* cn = find(*v, "className", "class_name");
   if (cn == nullptr || !cn->is_string())
     recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": missing className");
@@ -139,12 +140,13 @@ inline Initializer getInitializer(const json& cfg, const std::string& who, const
 inline void fillCellArgs(CellArgs& a, const json& cfg, const std::string& who,
                          Activation nullActivation) {
   a.units = getUnits(cfg, who);
-  a.activation = getActivation(cfg, who, "activation", nullptr, ActivationKind::Tanh, nullActivation);
+  a.activation =
+      getActivation(cfg, who, "activation", nullptr, ActivationKind::Tanh, nullActivation);
   a.useBias = getBool(cfg, who, "useBias", "use_bias", true);
   a.kernelInitializer = getInitializer(cfg, who, "kernelInitializer", "kernel_initializer",
                                        InitializerKind::GlorotNormal);
-  a.recurrentInitializer = getInitializer(cfg, who, "recurrentInitializer",
-                                          "recurrent_initializer", InitializerKind::Orthogonal);
+  a.recurrentInitializer = getInitializer(cfg, who, "recurrentInitializer", "recurrent_initializer",
+                                          InitializerKind::Orthogonal);
   a.biasInitializer =
       getInitializer(cfg, who, "biasInitializer", "bias_initializer", InitializerKind::Zeros);
   a.dropout = getNumber(cfg, who, "dropout", nullptr, 0.0);
@@ -213,9 +215,11 @@ RNN<AnyCell<Scalar>> genericFromConfig(const json& spec) {
   auto cellSpec = [&](const char* cellClass) {
     return json{{"class_name", cellClass}, {"config", cfg}};
   };
-  if (cls == "SimpleRNN") return RNN<AnyCell<Scalar>>(cellFromConfig<Scalar>(cellSpec("SimpleRNNCell")), args);
+  if (cls == "SimpleRNN")
+    return RNN<AnyCell<Scalar>>(cellFromConfig<Scalar>(cellSpec("SimpleRNNCell")), args);
   if (cls == "GRU") return RNN<AnyCell<Scalar>>(cellFromConfig<Scalar>(cellSpec("GRUCell")), args);
-  if (cls == "LSTM") return RNN<AnyCell<Scalar>>(cellFromConfig<Scalar>(cellSpec("LSTMCell")), args);
+  if (cls == "LSTM")
+    return RNN<AnyCell<Scalar>>(cellFromConfig<Scalar>(cellSpec("LSTMCell")), args);
   if (cls != "RNN")
     recurrent::detail::raise<ConfigError>(who, "unknown recurrent layer class " + cls);
   const json* cell = find(cfg, "cell");
@@ -288,8 +292,8 @@ AnyLayer<Scalar> layerFromConfig(const nlohmann::json& spec) {
     const json* mm = find(cfg, "mergeMode", "merge_mode");
     if (mm != nullptr) {
       if (!mm->is_null() && !mm->is_string())
-        recurrent::detail::raise<ConfigError>(who, "mergeMode: expected a string or null, got " +
-                                                       mm->dump());
+        recurrent::detail::raise<ConfigError>(
+            who, "mergeMode: expected a string or null, got " + mm->dump());
       args.mergeMode = mergeModeFromName(mm->is_null() ? std::optional<std::string>()
                                                        : std::optional<std::string>(*mm));
     }
@@ -297,9 +301,8 @@ AnyLayer<Scalar> layerFromConfig(const nlohmann::json& spec) {
     const json* inner = find(cfg, "layer");
     if (inner == nullptr || inner->is_null())
       recurrent::detail::raise<ConfigError>(who, "layer: the wrapped layer config is missing");
-    return AnyLayer<Scalar>(Bidirectional<RNN<AnyCell<Scalar>>>(
-                                genericFromConfig<Scalar>(*inner), args),
-                            cls);
+    return AnyLayer<Scalar>(
+        Bidirectional<RNN<AnyCell<Scalar>>>(genericFromConfig<Scalar>(*inner), args), cls);
   }
   recurrent::detail::raise<ConfigError>(who, "unknown layer class " + cls +
                                                  " (expected SimpleRNN, GRU, LSTM, RNN or "
