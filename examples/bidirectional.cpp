@@ -15,7 +15,9 @@ std::string shapeOf(const std::vector<Index>& dims) {
   for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
   return s + "]";
 }
-std::string shapeOf(const Matrix<float>& m) { return shapeOf(std::vector<Index>{m.rows(), m.cols()}); }
+std::string shapeOf(const Matrix<float>& m) {
+  return shapeOf(std::vector<Index>{m.rows(), m.cols()});
+}
 std::string shapeOf(const Sequence<float>& s) {
   return shapeOf(std::vector<Index>{s.dimension(0), s.dimension(1), s.dimension(2)});
 }
@@ -26,9 +28,11 @@ int main() {
   Sequence<float> x(2, 7, 5);  // [batch, time, features]
   for (Index i = 0; i < x.size(); ++i) x.data()[i] = float(i % 11) / 10.0f - 0.5f;
 
-  const std::vector<std::pair<const char*, MergeMode>> modes = {
-      {"concat", MergeMode::Concat}, {"sum", MergeMode::Sum}, {"mul", MergeMode::Mul},
-      {"ave", MergeMode::Ave},       {"null", MergeMode::None}};
+  const std::vector<std::pair<const char*, MergeMode>> modes = {{"concat", MergeMode::Concat},
+                                                                {"sum", MergeMode::Sum},
+                                                                {"mul", MergeMode::Mul},
+                                                                {"ave", MergeMode::Ave},
+                                                                {"null", MergeMode::None}};
 
   for (const auto& [name, mode] : modes) {
     LSTMArgs args;

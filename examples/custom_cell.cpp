@@ -31,7 +31,7 @@ class LeakyCell {
 
   std::vector<Index> stateSize() const { return {units_}; }  // one state: h
   Index stateWidth() const { return units_; }
-  Index projectionSize() const { return units_; }             // columns of x·W
+  Index projectionSize() const { return units_; }  // columns of x·W
 
   std::vector<Weight<float>> getWeights() const { return {{"kernel", FlatTensor<float>(kernel_)}}; }
   void setWeights(const std::vector<FlatTensor<float>>& values) {

@@ -17,7 +17,9 @@ std::string shapeOf(const std::vector<Index>& dims) {
   for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims[i]);
   return s + "]";
 }
-std::string shapeOf(const Matrix<float>& m) { return shapeOf(std::vector<Index>{m.rows(), m.cols()}); }
+std::string shapeOf(const Matrix<float>& m) {
+  return shapeOf(std::vector<Index>{m.rows(), m.cols()});
+}
 std::string shapeOf(const Sequence<float>& s) {
   return shapeOf(std::vector<Index>{s.dimension(0), s.dimension(1), s.dimension(2)});
 }
@@ -40,7 +42,7 @@ int main() {
   LSTM<float> encoder(encoderArgs);
 
   LSTMArgs decoderArgs;
-  decoderArgs.units = units;       // must match the encoder's state width
+  decoderArgs.units = units;  // must match the encoder's state width
   decoderArgs.returnSequences = true;
   decoderArgs.name = "decoder";
   LSTM<float> decoder(decoderArgs);

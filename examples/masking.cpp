@@ -19,9 +19,9 @@ SimpleRNN<float> makeLayer(MaskedOutput maskedOutput, bool goBackwards) {
   args.maskedOutput = maskedOutput;
   args.goBackwards = goBackwards;
   SimpleRNN<float> layer(args);
-  layer.setWeights({FlatTensor<float>({1, 2}, {0.8f, -0.5f}),                    // kernel
-                    FlatTensor<float>({2, 2}, {0.3f, 0.1f, -0.2f, 0.4f}),        // recurrent_kernel
-                    FlatTensor<float>({2}, {0.05f, -0.05f})});                   // bias
+  layer.setWeights({FlatTensor<float>({1, 2}, {0.8f, -0.5f}),              // kernel
+                    FlatTensor<float>({2, 2}, {0.3f, 0.1f, -0.2f, 0.4f}),  // recurrent_kernel
+                    FlatTensor<float>({2}, {0.05f, -0.05f})});             // bias
   return layer;
 }
 
@@ -47,14 +47,17 @@ int main() {
     x(1, t, 0) = t < 3 ? 1.0f - 0.5f * float(t) : 0.0f;  // padding after step 2
   }
   Matrix<float> mask(batch, time);  // [batch, time], exactly (TF.js also accepts [B, T, 1])
-  mask << 1, 1, 1, 1, 1,
-          1, 1, 1, 0, 0;
+  // clang-format off
+  mask << 1, 1, 1, 1, 1,   // sample 0: 5 real steps
+          1, 1, 1, 0, 0;   // sample 1: 3 real steps, then padding
+  // clang-format on
   CallArgs<float> call;
   call.mask = mask;
 
   // TF.js: a masked step keeps the states and outputs the previous output again.
   auto repeat = makeLayer(MaskedOutput::RepeatPrevious, false).call(x, call);
-  print("MaskedOutput::RepeatPrevious (TF.js): sample 1 repeats its step-2 output", repeat.sequence);
+  print("MaskedOutput::RepeatPrevious (TF.js): sample 1 repeats its step-2 output",
+        repeat.sequence);
 
   // Keras zero_output_for_mask: masked steps are zeros in the sequence; states are unchanged.
   auto zeros = makeLayer(MaskedOutput::Zeros, false).call(x, call);
@@ -73,6 +76,7 @@ int main() {
   std::cout << "sample 1 lastOutput without the mask: " << unmasked.lastOutput.row(1) << "\n";
 
   const bool ok = (repeat.lastOutput - zeros.lastOutput).cwiseAbs().maxCoeff() == 0.0f &&
-                  zeros.sequence(1, 4, 0) == 0.0f && repeat.sequence(1, 4, 0) == repeat.sequence(1, 2, 0);
+                  zeros.sequence(1, 4, 0) == 0.0f &&
+                  repeat.sequence(1, 4, 0) == repeat.sequence(1, 2, 0);
   return ok ? 0 : 1;
 }

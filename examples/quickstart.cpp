@@ -13,14 +13,14 @@ recurrent::FlatTensor<float> weights(std::vector<recurrent::Index> shape, float 
 
 int main() {
   recurrent::LSTMArgs args;
-  args.units = 4;                 // tf.layers.lstm({units: 4, returnSequences: false})
+  args.units = 4;  // tf.layers.lstm({units: 4, returnSequences: false})
   args.returnSequences = false;
   recurrent::LSTM<float> lstm(args);
-  lstm.setWeights({weights({3, 16}, 0.5f),    // kernel            [inputDim, 4·units]
-                   weights({4, 16}, 0.3f),    // recurrent_kernel  [units, 4·units]
-                   weights({16}, 0.1f)});     // bias              [4·units], gates i,f,c,o
+  lstm.setWeights({weights({3, 16}, 0.5f),  // kernel            [inputDim, 4·units]
+                   weights({4, 16}, 0.3f),  // recurrent_kernel  [units, 4·units]
+                   weights({16}, 0.1f)});   // bias              [4·units], gates i,f,c,o
 
-  recurrent::Sequence<float> x(2, 5, 3);      // [batch, time, features], row-major as TF.js
+  recurrent::Sequence<float> x(2, 5, 3);  // [batch, time, features], row-major as TF.js
   for (recurrent::Index i = 0; i < x.size(); ++i) x.data()[i] = 0.1f * float(i % 7) - 0.3f;
 
   auto result = lstm.call(x);

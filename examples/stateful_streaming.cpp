@@ -13,7 +13,7 @@ int main() {
   const Index time = 6, features = 2;
   GRUArgs args;
   args.units = 3;
-  args.stateful = true;          // carry the state between calls
+  args.stateful = true;  // carry the state between calls
   args.returnSequences = true;
   GRU<float> gru(args);
 
@@ -41,7 +41,8 @@ int main() {
     }
     std::cout << "\n";
   }
-  std::cout << "max |difference| = " << std::scientific << std::setprecision(2) << maxDiff << std::fixed << std::setprecision(6) << "\n";
+  std::cout << "max |difference| = " << std::scientific << std::setprecision(2) << maxDiff
+            << std::fixed << std::setprecision(6) << "\n";
   std::cout << "stored state after the stream: " << gru.getStates()[0] << "\n";
 
   // The batch size of a stateful layer is fixed by its first call.
