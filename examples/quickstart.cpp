@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <vector>
 
 // Deterministic stand-in for trained weights: value i of a tensor of the given shape.
 recurrent::FlatTensor<float> weights(std::vector<recurrent::Index> shape, float scale) {
