@@ -26,7 +26,8 @@
  * exp(x − max) over the row                                         |
  *
  * Names are TF.js class names, case-sensitive: `"hard_sigmoid"` is refused by `fromName` exactly
- * as TF.js constructors refuse it (model.json files store it; the JSON loader maps it).
+ * as TF.js constructors refuse it (Keras model.json files store that spelling; mapping it belongs
+ * to model import, not to this parser).
  */
 #ifndef RECURRENT_ACTIVATIONS_HPP
 #define RECURRENT_ACTIVATIONS_HPP

@@ -55,6 +55,7 @@ class AnyLayer {
           who, "Input 0 is incompatible with layer " + name() +
                    ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) + " (shape " +
                    detail::shapeString(inputs.shape) + ")");
+    checkData(who, "inputs", inputs);
     CallArgs<Scalar> call;
     call.training = args.training;
     if (args.mask) {
@@ -62,6 +63,7 @@ class AnyLayer {
       if (m.rank() != 2)
         detail::raise<ShapeError>(
             who, "mask: expected rank 2 [batch, time], got shape " + detail::shapeString(m.shape));
+      checkData(who, "mask", m);
       call.mask = MatrixView<Scalar>(m.data.data(), m.shape[0], m.shape[1]);
     }
     for (std::size_t i = 0; i < args.initialState.size(); ++i) {
@@ -70,6 +72,7 @@ class AnyLayer {
         detail::raise<ShapeError>(who, "initialState[" + std::to_string(i) +
                                            "]: expected rank 2 [batch, units], got shape " +
                                            detail::shapeString(s.shape));
+      checkData(who, "initialState[" + std::to_string(i) + "]", s);
       call.initialState.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
     }
     SequenceView<Scalar> x(inputs.data.data(), inputs.shape[0], inputs.shape[1], inputs.shape[2]);
@@ -93,6 +96,7 @@ class AnyLayer {
         detail::raise<ShapeError>(detail::where(className_, name(), "resetStates"),
                                   "state " + std::to_string(i) + ": expected rank 2, got shape " +
                                       detail::shapeString(s.shape));
+      checkData(detail::where(className_, name(), "resetStates"), "state " + std::to_string(i), s);
       views.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
     }
     self_->resetStates(views);
@@ -114,6 +118,17 @@ class AnyLayer {
   }
 
  private:
+  /// A tensor's data must hold exactly the elements its shape says (no negative dimension).
+  static void checkData(const std::string& who, const std::string& what,
+                        const FlatTensor<Scalar>& t) {
+    bool ok = true;
+    for (Index d : t.shape) ok = ok && d >= 0;
+    if (!ok || static_cast<Index>(t.data.size()) != t.size())
+      detail::raise<ShapeError>(who, what + ": shape " + detail::shapeString(t.shape) + " needs " +
+                                         std::to_string(ok ? t.size() : 0) + " values, got " +
+                                         std::to_string(t.data.size()));
+  }
+
   struct Concept {
     virtual ~Concept() = default;
     virtual std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar>,

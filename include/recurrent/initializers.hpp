@@ -86,9 +86,10 @@ struct Initializer {
   /// Keras snake_case names (`"glorot_uniform"`) are accepted too.
   static Initializer fromName(std::string_view name);
 
-  /// Fills `w` (a `[rows, cols]` weight, or `[1, n]` for a bias).
+  /// Fills `w`. `oneDimensional`: `w` (`[1, n]`) stands for a TF.js 1-D weight `[n]` (a bias),
+  /// whose fans are both √n as in TF.js `computeFans`; otherwise fanIn = rows, fanOut = cols.
   template <class Scalar>
-  void fill(Matrix<Scalar>& w) const;
+  void fill(Matrix<Scalar>& w, bool oneDimensional = false) const;
 
  private:
   static Initializer seeded(InitializerKind k, std::optional<std::uint64_t> s) {
@@ -131,10 +132,11 @@ inline Initializer Initializer::fromName(std::string_view name) {
 }
 
 template <class Scalar>
-void Initializer::fill(Matrix<Scalar>& w) const {
+void Initializer::fill(Matrix<Scalar>& w, bool oneDimensional) const {
   RandomEngine rng(seed ? *seed : RandomEngine::nextDefaultSeed());
-  const double fanIn = static_cast<double>(w.rows() == 1 ? w.cols() : w.rows());
-  const double fanOut = static_cast<double>(w.cols());
+  const double fanIn =
+      oneDimensional ? std::sqrt(static_cast<double>(w.size())) : static_cast<double>(w.rows());
+  const double fanOut = oneDimensional ? fanIn : static_cast<double>(w.cols());
   auto uniformFill = [&](double lo, double hi) {
     for (Index i = 0; i < w.size(); ++i) w.data()[i] = static_cast<Scalar>(rng.uniform(lo, hi));
   };

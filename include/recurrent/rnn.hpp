@@ -86,6 +86,16 @@ class StateList {
   const std::vector<Index>* widths_;
 };
 
+namespace detail {
+template <class T>
+struct NonDeducedImpl {
+  using type = T;
+};
+/// `T` in a non-deduced context (C++20's `std::type_identity_t`).
+template <class T>
+using NonDeduced = typename NonDeducedImpl<T>::type;
+}  // namespace detail
+
 /// Runs `stepFunction` over time, TF.js `rnn()`.
 ///
 /// `stepFunction(input, states, newStates)` receives the inputs of one step (`ConstRows`,
@@ -93,7 +103,7 @@ class StateList {
 /// state (`StateList<Scalar>&`); its output is `newStates[0]`. It is called once per step.
 /// @throws ShapeError for an empty state list or states/mask of the wrong shape.
 template <class Scalar, class StepFn>
-RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
+RnnResult<Scalar> rnn(StepFn&& stepFunction, detail::NonDeduced<SequenceView<Scalar>> inputs,
                       const std::vector<Matrix<Scalar>>& initialStates,
                       const RnnOptions<Scalar>& options = {});
 
@@ -168,7 +178,7 @@ void checkMask(const std::string& who, const MatrixView<Scalar>& mask, Index bat
 // ---------------------------------------------------------------------------------------------
 
 template <class Scalar, class StepFn>
-RnnResult<Scalar> rnn(StepFn&& stepFunction, SequenceView<Scalar> inputs,
+RnnResult<Scalar> rnn(StepFn&& stepFunction, detail::NonDeduced<SequenceView<Scalar>> inputs,
                       const std::vector<Matrix<Scalar>>& initialStates,
                       const RnnOptions<Scalar>& options) {
   const std::string who = "rnn";

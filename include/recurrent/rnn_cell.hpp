@@ -89,13 +89,28 @@ namespace detail {
 template <class T, class = void>
 struct HasCellMembers : std::false_type {};
 template <class T>
-struct HasCellMembers<T, std::void_t<typename T::Scalar, decltype(std::declval<const T&>().units()),
-                                     decltype(std::declval<const T&>().stateSize()),
-                                     decltype(std::declval<const T&>().stateWidth()),
-                                     decltype(std::declval<const T&>().projectionSize()),
-                                     decltype(std::declval<T&>().build(Index{})),
-                                     decltype(std::declval<T&>().prepare(Index{}))>>
-    : std::true_type {};
+struct HasCellMembers<
+    T,
+    std::void_t<
+        typename T::Scalar, decltype(std::declval<const T&>().units()),
+        decltype(std::declval<const T&>().inputDim()), decltype(std::declval<const T&>().built()),
+        decltype(std::declval<const T&>().stateSize()),
+        decltype(std::declval<const T&>().stateWidth()),
+        decltype(std::declval<const T&>().projectionSize()),
+        decltype(std::declval<const T&>().getWeights()),
+        decltype(std::declval<T&>().setWeights(
+            std::declval<const std::vector<FlatTensor<typename T::Scalar>>&>())),
+        decltype(std::declval<T&>().build(Index{})), decltype(std::declval<T&>().prepare(Index{})),
+        decltype(std::declval<T&>().generateDropoutMasks(Index{}, bool{},
+                                                         std::declval<RandomEngine&>())),
+        decltype(std::declval<const T&>().dropoutActive()),
+        decltype(std::declval<T&>().template projectInputs<false>(
+            std::declval<const ConstRows<typename T::Scalar>&>(),
+            std::declval<Rows<typename T::Scalar>>(), Index{})),
+        decltype(std::declval<T&>().template step<false>(
+            std::declval<const ConstRows<typename T::Scalar>&>(),
+            std::declval<const ConstRows<typename T::Scalar>&>(),
+            std::declval<Rows<typename T::Scalar>>()))>> : std::true_type {};
 }  // namespace detail
 
 /// True when `T` provides the cell protocol documented above.
@@ -230,7 +245,7 @@ void RNNCell<Derived>::build(Index inputDim) {
   recurrentInitializer_.fill(recurrentKernel_);
   bias_.setZero(self().biasRows(), width);
   if (useBias_) {
-    biasInitializer_.fill(bias_);
+    biasInitializer_.fill(bias_, bias_.rows() == 1);  // [k·units] is 1-D in TF.js
     static_cast<Derived&>(*this).adjustInitialBias();
   }
 }

@@ -244,6 +244,10 @@ class StackedRNNCells
   std::tuple<Cells...> cells_;
 };
 
+/// `StackedRNNCells stack(LSTMCell<float>(a), GRUCell<float>(b));` deduces the cell types.
+template <class... Cells>
+StackedRNNCells(Cells...) -> StackedRNNCells<Cells...>;
+
 /// The run-time form: a list of type-erased cells (built from a TF.js config).
 template <class Scalar_>
 class StackedRNNCells<std::vector<AnyCell<Scalar_>>>
