@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it (.ci/run): dependencies, then three workflow presets, each one
 # configure + build + ctest:
-#   dev      GCC, Debug -O1, warnings as errors, all tests incl. packaging (install/consumers)
-#   asan     GCC + AddressSanitizer + UBSan (packaging tests left out)
-#   clang20  Clang, tests compiled as C++20, warnings as errors
+#   dev      GCC, Debug (-g -O1), warnings as errors, every test incl. packaging (hygiene,
+#            compile-fail, install + consumers) and the examples
+#   asan     GCC + AddressSanitizer + UBSan (-g1 -O1): unit and golden tests
+#   clang20  Clang, tests compiled as C++20 (-g1 -O1), warnings as errors, every test
+# (-g1 = line tables only: enough for sanitizer reports, ~1/3 less compile time than -g.)
 # All three run even if one fails; the summary at the end says which failed, and the exit status
 # is non-zero if any did. Extra arguments are passed to every `cmake --workflow` (e.g. --fresh).
 set -euo pipefail

@@ -1,6 +1,9 @@
 // Consumer of the recurrent package: built by the consumer.* tests through find_package (install
 // prefix and build tree), add_subdirectory, FetchContent and pkg-config. It includes only the
 // umbrella header and links only recurrent::recurrent (plus recurrent::json in the json variant).
+// RECURRENT_CONSUMER_VERSION_ONLY=1 skips the LSTM run: the secondary variants (build tree, json,
+// add_subdirectory, FetchContent, pkg-config) test how the package is found, and one TU that
+// instantiates a layer costs ~20 s of CPU, so only consumer.find_package compiles it.
 #include <recurrent/recurrent.hpp>
 
 #include <cstdio>
@@ -40,6 +43,7 @@ int main() {
   std::printf("json component: %s\n", j.dump().c_str());
 #endif
 
+#if !(defined(RECURRENT_CONSUMER_VERSION_ONLY) && RECURRENT_CONSUMER_VERSION_ONLY)
   // The layers work from the installed package, not only the version macros.
   recurrent::LSTMArgs args;
   args.units = 4;
@@ -58,5 +62,6 @@ int main() {
     std::fprintf(stderr, "unexpected LSTM output\n");
     return 1;
   }
+#endif
   return 0;
 }

@@ -5,9 +5,10 @@
 #                  (find_package | add_subdirectory | fetchcontent), build it, run it, and check
 #                  that it prints EXPECTED_VERSION. For find_package: PREFIX (an install prefix)
 #                  or PACKAGE_DIR (a directory holding recurrent-config.cmake, e.g. the build tree);
-#                  WITH_JSON=ON also asks for the json component.
+#                  WITH_JSON=ON also asks for the json component. VERSION_ONLY=ON builds the
+#                  consumer without its layer run (RECURRENT_CONSUMER_VERSION_ONLY).
 # STEP=pkg_config  query PKG_CONFIG for recurrent in PREFIX, then compile and run the consumer's
-#                  main.cpp with only the flags pkg-config gives.
+#                  main.cpp with only the flags pkg-config gives (VERSION_ONLY=ON as above).
 cmake_minimum_required(VERSION 3.21)
 
 function(run_checked what)
@@ -60,8 +61,12 @@ if(STEP STREQUAL "pkg_config")
   if(CXX_STANDARD)
     set(_std ${CXX_STANDARD})
   endif()
+  set(_defs "-DRECURRENT_EXPECTED_VERSION=\"${EXPECTED_VERSION}\"")
+  if(VERSION_ONLY)
+    list(APPEND _defs -DRECURRENT_CONSUMER_VERSION_ONLY=1)
+  endif()
   run_checked("compiling main.cpp with the pkg-config flags" "${CXX_COMPILER}" -std=c++${_std}
-              ${_cflags} "-DRECURRENT_EXPECTED_VERSION=\"${EXPECTED_VERSION}\""
+              ${_cflags} ${_defs}
               "${CONSUMER_SOURCE_DIR}/main.cpp" -o "${BINARY_DIR}/recurrent_consumer")
   run_checked("running the consumer" "${BINARY_DIR}/recurrent_consumer")
   message(STATUS "pkg-config: version ${_version}, cflags ${_cflags}\n${run_output}")
@@ -88,6 +93,9 @@ if(WARNING_AS_ERROR)
 endif()
 if(WITH_JSON)
   list(APPEND _args "-DRECURRENT_CONSUMER_JSON=ON")
+endif()
+if(VERSION_ONLY)
+  list(APPEND _args "-DRECURRENT_CONSUMER_VERSION_ONLY=ON")
 endif()
 if(MODE STREQUAL "find_package")
   if(PACKAGE_DIR)
