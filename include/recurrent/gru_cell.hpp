@@ -63,19 +63,12 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
       : Base(args, "gru_cell"),
         recurrentActivation_(args.recurrentActivation),
         implementation_(args.implementation),
-        resetAfter_(args.resetAfter) {
-    detail::checkCompileTimeSize<Units>(this->where("constructor"), "units", args.units);
-  }
+        resetAfter_(args.resetAfter) {}
 
   static const char* className() { return "GRUCell"; }
   Activation recurrentActivation() const { return recurrentActivation_; }
   bool resetAfter() const { return resetAfter_; }
   int implementation() const { return implementation_; }
-
-  void build(Index inputDim) {
-    detail::checkCompileTimeSize<InputDim>(this->where("build"), "inputDim", inputDim);
-    Base::build(inputDim);
-  }
 
   /// One step: see the class comment.
   template <bool Dropout>
@@ -160,6 +153,9 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
 template <class S, int U, int I>
 struct CellTraits<GRUCell<S, U, I>> {
   using Scalar = S;
+  static constexpr int kUnits = U;
+  static constexpr int kInputDim = I;
+  static constexpr int kGates = 3;
 };
 
 }  // namespace recurrent

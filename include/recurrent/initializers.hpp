@@ -88,8 +88,8 @@ struct Initializer {
 
   /// Fills `w`. `oneDimensional`: `w` (`[1, n]`) stands for a TF.js 1-D weight `[n]` (a bias),
   /// whose fans are both √n as in TF.js `computeFans`; otherwise fanIn = rows, fanOut = cols.
-  template <class Scalar>
-  void fill(Matrix<Scalar>& w, bool oneDimensional = false) const;
+  template <class MatrixType>
+  void fill(MatrixType& w, bool oneDimensional = false) const;
 
  private:
   static Initializer seeded(InitializerKind k, std::optional<std::uint64_t> s) {
@@ -131,8 +131,9 @@ inline Initializer Initializer::fromName(std::string_view name) {
   detail::raise<ConfigError>("Initializer.fromName", "Unknown initializer: " + std::string(name));
 }
 
-template <class Scalar>
-void Initializer::fill(Matrix<Scalar>& w, bool oneDimensional) const {
+template <class MatrixType>
+void Initializer::fill(MatrixType& w, bool oneDimensional) const {
+  using Scalar = typename MatrixType::Scalar;
   RandomEngine rng(seed ? *seed : RandomEngine::nextDefaultSeed());
   const double fanIn =
       oneDimensional ? std::sqrt(static_cast<double>(w.size())) : static_cast<double>(w.rows());

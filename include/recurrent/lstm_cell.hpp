@@ -51,19 +51,12 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
       : Base(args, "lstm_cell"),
         recurrentActivation_(args.recurrentActivation),
         unitForgetBias_(args.unitForgetBias),
-        implementation_(args.implementation) {
-    detail::checkCompileTimeSize<Units>(this->where("constructor"), "units", args.units);
-  }
+        implementation_(args.implementation) {}
 
   static const char* className() { return "LSTMCell"; }
   Activation recurrentActivation() const { return recurrentActivation_; }
   bool unitForgetBias() const { return unitForgetBias_; }
   int implementation() const { return implementation_; }
-
-  void build(Index inputDim) {
-    detail::checkCompileTimeSize<InputDim>(this->where("build"), "inputDim", inputDim);
-    Base::build(inputDim);
-  }
 
   /// One step: see the class comment.
   template <bool Dropout>
@@ -127,6 +120,9 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
 template <class S, int U, int I>
 struct CellTraits<LSTMCell<S, U, I>> {
   using Scalar = S;
+  static constexpr int kUnits = U;
+  static constexpr int kInputDim = I;
+  static constexpr int kGates = 4;
 };
 
 }  // namespace recurrent

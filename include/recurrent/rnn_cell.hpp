@@ -154,8 +154,21 @@ class RNNCell {
   /// was not built yet. @throws ShapeError naming the weight, expected and received shapes.
   void setWeights(const std::vector<FlatTensor<Scalar>>& values);
 
-  const Matrix<Scalar>& kernel() const { return kernel_; }
-  const Matrix<Scalar>& recurrentKernel() const { return recurrentKernel_; }
+  /// `[inputDim, k·units]`; fixed-size storage when the cell's sizes are compile-time and small.
+  using KernelMatrix =
+      WeightMatrix<Scalar, CellTraits<Derived>::kInputDim,
+                   (CellTraits<Derived>::kUnits == Eigen::Dynamic
+                        ? Eigen::Dynamic
+                        : CellTraits<Derived>::kGates * CellTraits<Derived>::kUnits)>;
+  /// `[units, k·units]`, fixed-size like `KernelMatrix`.
+  using RecurrentKernelMatrix =
+      WeightMatrix<Scalar, CellTraits<Derived>::kUnits,
+                   (CellTraits<Derived>::kUnits == Eigen::Dynamic
+                        ? Eigen::Dynamic
+                        : CellTraits<Derived>::kGates * CellTraits<Derived>::kUnits)>;
+
+  const KernelMatrix& kernel() const { return kernel_; }
+  const RecurrentKernelMatrix& recurrentKernel() const { return recurrentKernel_; }
   /// `[1, k·units]`, or `[2, 3·units]` for a reset-after GRU (row 0 input, row 1 recurrent).
   const Matrix<Scalar>& bias() const { return bias_; }
 
@@ -201,9 +214,9 @@ class RNNCell {
   DropoutMasks dropoutMasks_ = DropoutMasks::Shared;
   std::string name_;
 
-  Matrix<Scalar> kernel_;           // [inputDim, k·units]
-  Matrix<Scalar> recurrentKernel_;  // [units, k·units]
-  Matrix<Scalar> bias_;             // [biasRows, k·units]; zeros when !useBias
+  KernelMatrix kernel_;                    // [inputDim, k·units]
+  RecurrentKernelMatrix recurrentKernel_;  // [units, k·units]
+  Matrix<Scalar> bias_;                    // [biasRows, k·units]; zeros when !useBias
   DropoutMask<Scalar> inputMask_, recurrentMask_;
   Matrix<Scalar> maskedInput_;  // scratch for input dropout
 };
@@ -230,10 +243,14 @@ RNNCell<Derived>::RNNCell(const Args& args, const char* defaultName)
         where("constructor"),
         "Expected units to be a positive integer, but got " + std::to_string(args.units) + ".");
   }
+  detail::checkCompileTimeSize<CellTraits<Derived>::kUnits>(where("constructor"), "units",
+                                                            args.units);
 }
 
 template <class Derived>
 void RNNCell<Derived>::build(Index inputDim) {
+  detail::checkCompileTimeSize<CellTraits<Derived>::kInputDim>(where("build"), "inputDim",
+                                                               inputDim);
   if (inputDim <= 0)
     detail::raise<ShapeError>(where("build"), "inputDim: expected a positive feature count, got " +
                                                   std::to_string(inputDim));
@@ -274,8 +291,7 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
   }
   const Index width = projectionSize();
   const FlatTensor<Scalar>& k = values[0];
-  if (!built() && k.rank() == 2 && k.shape[1] == width && k.shape[0] > 0)
-    static_cast<Derived&>(*this).build(k.shape[0]);
+  if (!built() && k.rank() == 2 && k.shape[1] == width && k.shape[0] > 0) build(k.shape[0]);
   auto check = [&](const FlatTensor<Scalar>& v, const char* what, std::vector<Index> expected,
                    const char* hint) {
     if (v.shape != expected || static_cast<Index>(v.data.size()) != v.size()) {

@@ -42,16 +42,9 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   static constexpr int kGates = 1;
   static constexpr int kStateCount = 1;
 
-  explicit SimpleRNNCell(const SimpleRNNCellArgs& args) : Base(args, "simple_rnn_cell") {
-    detail::checkCompileTimeSize<Units>(this->where("constructor"), "units", args.units);
-  }
+  explicit SimpleRNNCell(const SimpleRNNCellArgs& args) : Base(args, "simple_rnn_cell") {}
 
   static const char* className() { return "SimpleRNNCell"; }
-
-  void build(Index inputDim) {
-    detail::checkCompileTimeSize<InputDim>(this->where("build"), "inputDim", inputDim);
-    Base::build(inputDim);
-  }
 
   /// One step: see the class comment.
   template <bool Dropout>
@@ -84,6 +77,9 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
 template <class S, int U, int I>
 struct CellTraits<SimpleRNNCell<S, U, I>> {
   using Scalar = S;
+  static constexpr int kUnits = U;
+  static constexpr int kInputDim = I;
+  static constexpr int kGates = 1;
 };
 
 }  // namespace recurrent

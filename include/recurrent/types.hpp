@@ -31,6 +31,30 @@ using Index = Eigen::Index;
 template <class Scalar>
 using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+/// Row-major matrix whose sizes may be fixed at compile time. Fixed sizes are used only while
+/// the matrix stays small (`RECURRENT_FIXED_SIZE_MAX_BYTES`, default 16 KiB); beyond that the
+/// storage is on the heap (`Eigen::Dynamic`), so large compile-time sizes neither hit Eigen's
+/// stack-allocation limit nor the user's stack. Sizes are checked at run time either way.
+#ifndef RECURRENT_FIXED_SIZE_MAX_BYTES
+#define RECURRENT_FIXED_SIZE_MAX_BYTES 16384
+#endif
+namespace detail {
+template <class Scalar, int Rows, int Cols>
+struct FixedOrDynamic {
+  static constexpr bool kFits =
+      Rows != Eigen::Dynamic && Cols != Eigen::Dynamic &&
+      static_cast<long long>(Rows) * Cols * static_cast<long long>(sizeof(Scalar)) <=
+          RECURRENT_FIXED_SIZE_MAX_BYTES;
+  static constexpr int kRows = kFits ? Rows : Eigen::Dynamic;
+  static constexpr int kCols = kFits ? Cols : Eigen::Dynamic;
+  // Eigen requires column-major storage for single-column matrices.
+  static constexpr int kOptions = (kCols == 1 && kRows != 1) ? Eigen::ColMajor : Eigen::RowMajor;
+  using type = Eigen::Matrix<Scalar, kRows, kCols, kOptions>;
+};
+}  // namespace detail
+template <class Scalar, int Rows, int Cols>
+using WeightMatrix = typename detail::FixedOrDynamic<Scalar, Rows, Cols>::type;
+
 /// Row vector, e.g. a bias `[k*units]`.
 template <class Scalar>
 using RowVector = Eigen::Matrix<Scalar, 1, Eigen::Dynamic>;
@@ -114,8 +138,13 @@ struct FlatTensor {
   explicit FlatTensor(const Sequence<Scalar>& s)
       : shape{s.dimension(0), s.dimension(1), s.dimension(2)},
         data(s.data(), s.data() + s.size()) {}
-  explicit FlatTensor(const Matrix<Scalar>& m)
-      : shape{m.rows(), m.cols()}, data(m.data(), m.data() + m.size()) {}
+  /// From any Eigen matrix expression (stored row-major, shape `[rows, cols]`).
+  template <class Derived>
+  explicit FlatTensor(const Eigen::MatrixBase<Derived>& m) : shape{m.rows(), m.cols()} {
+    data.reserve(static_cast<std::size_t>(m.size()));
+    for (Index r = 0; r < m.rows(); ++r)
+      for (Index c = 0; c < m.cols(); ++c) data.push_back(m(r, c));
+  }
 
   Index rank() const { return static_cast<Index>(shape.size()); }
   Index size() const {

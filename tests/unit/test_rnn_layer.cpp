@@ -325,6 +325,27 @@ TEST_CASE("fixed-size template parameters give the dynamic results", "[layer][fi
   CHECK_THROWS_AS((recurrent::GRUCell<double, 4>(g)), recurrent::ConfigError);
 }
 
+TEST_CASE("compile-time sizes: small weights are fixed-size, large ones fall back to the heap",
+          "[layer][fixed]") {
+  using Small = recurrent::LSTMCell<float, 8, 3>;
+  STATIC_REQUIRE(Small::KernelMatrix::RowsAtCompileTime == 3);
+  STATIC_REQUIRE(Small::KernelMatrix::ColsAtCompileTime == 32);
+  STATIC_REQUIRE(Small::RecurrentKernelMatrix::RowsAtCompileTime == 8);
+  STATIC_REQUIRE(Small::RecurrentKernelMatrix::ColsAtCompileTime == 32);
+  using Large = recurrent::LSTMCell<float, 512, 1>;  // 512 x 2048 floats: 4 MiB
+  STATIC_REQUIRE(Large::RecurrentKernelMatrix::ColsAtCompileTime == Eigen::Dynamic);
+  // A large compile-time size builds and runs (no Eigen stack-allocation failure).
+  recurrent::LSTMCellArgs a;
+  a.units = 512;
+  a.recurrentInitializer = recurrent::Initializer::glorotUniform(5);
+  recurrent::RNN<Large> big{Large(a)};
+  const auto x = randomSequence<float>(1, 2, 1, 3);
+  const auto r = big.call(x);
+  CHECK(r.lastOutput.rows() == 1);
+  CHECK(r.lastOutput.cols() == 512);
+  CHECK(r.lastOutput.allFinite());
+}
+
 TEST_CASE("computeOutputShape for the flag combinations", "[layer][shape]") {
   const std::vector<Index> in = {5, 7, 3};
   using V = std::vector<std::vector<Index>>;
