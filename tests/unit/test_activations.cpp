@@ -1,6 +1,5 @@
 // Activations vs scalar reference formulas written here (double), and name parsing.
 #include "support/catch.hpp"
-
 #include <recurrent/recurrent.hpp>
 
 #include <cmath>
@@ -24,41 +23,56 @@ double refSoftplus(double x) {
 double reference(ActivationKind k, double x) {
   const double pi = 3.14159265358979323846;
   switch (k) {
-    case ActivationKind::Tanh: return std::tanh(x);
-    case ActivationKind::Sigmoid: return 1.0 / (1.0 + std::exp(-x));
-    case ActivationKind::HardSigmoid: return clip(0.2 * x + 0.5, 0.0, 1.0);
-    case ActivationKind::HardSigmoidKeras3: return clip(x / 6.0 + 0.5, 0.0, 1.0);
-    case ActivationKind::Relu: return x > 0 ? x : 0.0;
-    case ActivationKind::Relu6: return clip(x, 0.0, 6.0);
-    case ActivationKind::Linear: return x;
-    case ActivationKind::Elu: return x > 0 ? x : std::exp(x) - 1.0;
+    case ActivationKind::Tanh:
+      return std::tanh(x);
+    case ActivationKind::Sigmoid:
+      return 1.0 / (1.0 + std::exp(-x));
+    case ActivationKind::HardSigmoid:
+      return clip(0.2 * x + 0.5, 0.0, 1.0);
+    case ActivationKind::HardSigmoidKeras3:
+      return clip(x / 6.0 + 0.5, 0.0, 1.0);
+    case ActivationKind::Relu:
+      return x > 0 ? x : 0.0;
+    case ActivationKind::Relu6:
+      return clip(x, 0.0, 6.0);
+    case ActivationKind::Linear:
+      return x;
+    case ActivationKind::Elu:
+      return x > 0 ? x : std::exp(x) - 1.0;
     case ActivationKind::Selu:
       return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (std::exp(x) - 1.0));
-    case ActivationKind::Softplus: return refSoftplus(x);
-    case ActivationKind::Softsign: return x / (1.0 + std::fabs(x));
-    case ActivationKind::Swish: return x / (1.0 + std::exp(-x));
-    case ActivationKind::Mish: return x * std::tanh(refSoftplus(x));
-    case ActivationKind::Gelu: return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    case ActivationKind::Softplus:
+      return refSoftplus(x);
+    case ActivationKind::Softsign:
+      return x / (1.0 + std::fabs(x));
+    case ActivationKind::Swish:
+      return x / (1.0 + std::exp(-x));
+    case ActivationKind::Mish:
+      return x * std::tanh(refSoftplus(x));
+    case ActivationKind::Gelu:
+      return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
     case ActivationKind::GeluNew:
       return 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / pi) * (x + 0.044715 * x * x * x)));
-    default: return 0.0;
+    default:
+      return 0.0;
   }
 }
 
 const std::vector<ActivationKind> kElementwise = {
-    ActivationKind::Tanh,     ActivationKind::Sigmoid,  ActivationKind::HardSigmoid,
-    ActivationKind::Relu,     ActivationKind::Relu6,    ActivationKind::Linear,
-    ActivationKind::Elu,      ActivationKind::Selu,     ActivationKind::Softplus,
-    ActivationKind::Softsign, ActivationKind::Swish,    ActivationKind::Mish,
-    ActivationKind::Gelu,     ActivationKind::GeluNew,  ActivationKind::HardSigmoidKeras3};
+    ActivationKind::Tanh,     ActivationKind::Sigmoid, ActivationKind::HardSigmoid,
+    ActivationKind::Relu,     ActivationKind::Relu6,   ActivationKind::Linear,
+    ActivationKind::Elu,      ActivationKind::Selu,    ActivationKind::Softplus,
+    ActivationKind::Softsign, ActivationKind::Swish,   ActivationKind::Mish,
+    ActivationKind::Gelu,     ActivationKind::GeluNew, ActivationKind::HardSigmoidKeras3};
 
 template <class S>
 recurrent::Matrix<S> sampleInputs() {
   // Covers both softplus thresholds (|x| > 13.9), hard-sigmoid saturation and relu6 clipping.
-  const std::vector<double> xs = {-20.0, -15.0, -13.0, -7.0, -3.0, -2.5, -1.0, -0.3, 0.0,
-                                  0.25,  0.9,   2.0,   2.5,  3.0,  5.0,  6.5,  13.0, 15.0, 20.0};
+  const std::vector<double> xs = {-20.0, -15.0, -13.0, -7.0, -3.0, -2.5, -1.0, -0.3, 0.0, 0.25,
+                                  0.9,   2.0,   2.5,   3.0,  5.0,  6.5,  13.0, 15.0, 20.0};
   recurrent::Matrix<S> m(1, static_cast<Eigen::Index>(xs.size()));
-  for (std::size_t i = 0; i < xs.size(); ++i) m(0, static_cast<Eigen::Index>(i)) = static_cast<S>(xs[i]);
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    m(0, static_cast<Eigen::Index>(i)) = static_cast<S>(xs[i]);
   return m;
 }
 
@@ -117,7 +131,8 @@ TEMPLATE_TEST_CASE("softmax and logSoftmax act per row of a block", "[activation
     double smSum = 0.0, lseOfLsm = 0.0;
     for (Eigen::Index c = 1; c < 5; ++c) {
       const double x = static_cast<double>(orig(r, c));
-      CHECK(static_cast<double>(sm(r, c)) == recurrent_test::Approx(std::exp(x - mx) / sum).epsilon(1e-5));
+      CHECK(static_cast<double>(sm(r, c)) ==
+            recurrent_test::Approx(std::exp(x - mx) / sum).epsilon(1e-5));
       CHECK(static_cast<double>(lsm(r, c)) ==
             recurrent_test::Approx(x - mx - std::log(sum)).epsilon(1e-5).margin(1e-5));
       smSum += static_cast<double>(sm(r, c));
@@ -134,14 +149,22 @@ TEMPLATE_TEST_CASE("softmax and logSoftmax act per row of a block", "[activation
 
 TEST_CASE("Activation::fromName parses the 16 TF.js names", "[activations]") {
   const std::vector<std::pair<std::string, ActivationKind>> names = {
-      {"tanh", ActivationKind::Tanh},         {"sigmoid", ActivationKind::Sigmoid},
-      {"hardSigmoid", ActivationKind::HardSigmoid}, {"relu", ActivationKind::Relu},
-      {"relu6", ActivationKind::Relu6},       {"linear", ActivationKind::Linear},
-      {"elu", ActivationKind::Elu},           {"selu", ActivationKind::Selu},
-      {"softplus", ActivationKind::Softplus}, {"softsign", ActivationKind::Softsign},
-      {"swish", ActivationKind::Swish},       {"mish", ActivationKind::Mish},
-      {"gelu", ActivationKind::Gelu},         {"gelu_new", ActivationKind::GeluNew},
-      {"softmax", ActivationKind::Softmax},   {"logSoftmax", ActivationKind::LogSoftmax}};
+      {"tanh", ActivationKind::Tanh},
+      {"sigmoid", ActivationKind::Sigmoid},
+      {"hardSigmoid", ActivationKind::HardSigmoid},
+      {"relu", ActivationKind::Relu},
+      {"relu6", ActivationKind::Relu6},
+      {"linear", ActivationKind::Linear},
+      {"elu", ActivationKind::Elu},
+      {"selu", ActivationKind::Selu},
+      {"softplus", ActivationKind::Softplus},
+      {"softsign", ActivationKind::Softsign},
+      {"swish", ActivationKind::Swish},
+      {"mish", ActivationKind::Mish},
+      {"gelu", ActivationKind::Gelu},
+      {"gelu_new", ActivationKind::GeluNew},
+      {"softmax", ActivationKind::Softmax},
+      {"logSoftmax", ActivationKind::LogSoftmax}};
   REQUIRE(names.size() == 16);
   for (const auto& [name, kind] : names) {
     INFO(name);

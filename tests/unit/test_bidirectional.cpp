@@ -1,6 +1,6 @@
 // Bidirectional: merges vs a manual forward layer + backward layer; state order; errors.
 #include "support/catch.hpp"
-
+#include "support/random_data.hpp"
 #include <recurrent/recurrent.hpp>
 
 #include <cstdint>
@@ -10,33 +10,16 @@
 
 namespace {
 
+using recurrent_test::Lcg;
+using recurrent_test::randomMatrix;
+using recurrent_test::randomSequence;
+
 using recurrent::FlatTensor;
 using recurrent::Index;
 using recurrent::Matrix;
 using recurrent::MergeMode;
 using recurrent::Sequence;
 
-struct Lcg {
-  std::uint64_t s;
-  explicit Lcg(std::uint64_t seed) : s(seed) {}
-  double next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<double>(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-  }
-};
-
-Sequence<double> randomSequence(Index b, Index t, Index f, std::uint64_t seed) {
-  Lcg g(seed);
-  Sequence<double> x(b, t, f);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = g.next();
-  return x;
-}
-Matrix<double> randomMatrix(Index r, Index c, std::uint64_t seed) {
-  Lcg g(seed);
-  Matrix<double> m(r, c);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = g.next();
-  return m;
-}
 std::vector<FlatTensor<double>> randomWeights(Index in, Index u, std::uint64_t seed) {
   Lcg g(seed);
   std::vector<FlatTensor<double>> out;
@@ -60,10 +43,14 @@ recurrent::LSTM<double> lstm(bool goBackwards) {
 
 double mergeOne(MergeMode m, double f, double b) {
   switch (m) {
-    case MergeMode::Sum: return f + b;
-    case MergeMode::Mul: return f * b;
-    case MergeMode::Ave: return 0.5 * (f + b);
-    default: return 0.0;
+    case MergeMode::Sum:
+      return f + b;
+    case MergeMode::Mul:
+      return f * b;
+    case MergeMode::Ave:
+      return 0.5 * (f + b);
+    default:
+      return 0.0;
   }
 }
 
@@ -76,9 +63,9 @@ TEST_CASE("Bidirectional merges equal merges of manual forward and backward laye
   auto fw = lstm(false), bw = lstm(true);
   fw.setWeights(wf);
   bw.setWeights(wb);
-  const auto x = randomSequence(B, T, F, 3);
-  const auto h0 = randomMatrix(B, U, 4), c0 = randomMatrix(B, U, 5), h1 = randomMatrix(B, U, 6),
-             c1 = randomMatrix(B, U, 7);
+  const auto x = randomSequence<double>(B, T, F, 3);
+  const auto h0 = randomMatrix<double>(B, U, 4), c0 = randomMatrix<double>(B, U, 5),
+             h1 = randomMatrix<double>(B, U, 6), c1 = randomMatrix<double>(B, U, 7);
   const bool withInitial = GENERATE(false, true);
   recurrent::CallArgs<double> fa, ba, all;
   if (withInitial) {
@@ -114,7 +101,8 @@ TEST_CASE("Bidirectional merges equal merges of manual forward and backward laye
             CHECK(r.sequence(b, t, k) == recurrent_test::Approx(f).epsilon(1e-12));
             CHECK(r.backwardSequence(b, t, k) == recurrent_test::Approx(g).epsilon(1e-12));
           } else {
-            CHECK(r.sequence(b, t, k) == recurrent_test::Approx(mergeOne(mode, f, g)).epsilon(1e-12));
+            CHECK(r.sequence(b, t, k) ==
+                  recurrent_test::Approx(mergeOne(mode, f, g)).epsilon(1e-12));
           }
         }
     for (Index b = 0; b < B; ++b)
@@ -149,8 +137,8 @@ TEST_CASE("Bidirectional weights, shapes and errors", "[bidirectional]") {
   using V = std::vector<std::vector<Index>>;
   CHECK(bi.computeOutputShape({2, 5, 4}) == V{{2, 5, 6}, {2, 3}, {2, 3}, {2, 3}, {2, 3}});
 
-  const auto x = randomSequence(2, 5, 4, 8);
-  const auto h = randomMatrix(2, 3, 9);
+  const auto x = randomSequence<double>(2, 5, 4, 8);
+  const auto h = randomMatrix<double>(2, 3, 9);
   recurrent::CallArgs<double> odd;
   odd.initialState = {h, h, h};
   CHECK_THROWS_AS(bi.call(x, odd), recurrent::ValueError);

@@ -1,6 +1,6 @@
 // Cells: analytic cases, naive re-implementations (double loops), weights API, initializers.
 #include "support/catch.hpp"
-
+#include "support/random_data.hpp"
 #include <recurrent/recurrent.hpp>
 
 #include <cmath>
@@ -10,17 +10,12 @@
 
 namespace {
 
+using recurrent_test::Lcg;
+using recurrent_test::randomMatrix;
+using recurrent_test::randomSequence;
+
 using recurrent::FlatTensor;
 using recurrent::Index;
-
-struct Lcg {
-  std::uint64_t s;
-  explicit Lcg(std::uint64_t seed) : s(seed) {}
-  double next() {  // uniform in [-1, 1)
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<double>(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-  }
-};
 
 template <class S>
 FlatTensor<S> randomTensor(std::vector<Index> shape, Lcg& g, double scale = 0.5) {
@@ -35,20 +30,6 @@ FlatTensor<S> filled(std::vector<Index> shape, double value) {
   FlatTensor<S> t(shape, {});
   t.data.assign(static_cast<std::size_t>(t.size()), static_cast<S>(value));
   return t;
-}
-
-template <class S>
-recurrent::Sequence<S> randomSequence(Index b, Index t, Index f, Lcg& g) {
-  recurrent::Sequence<S> x(b, t, f);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<S>(g.next());
-  return x;
-}
-
-template <class S>
-recurrent::Matrix<S> randomMatrix(Index r, Index c, Lcg& g) {
-  recurrent::Matrix<S> m(r, c);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<S>(g.next());
-  return m;
 }
 
 // w[r][c] of a row-major FlatTensor with `cols` columns.
@@ -89,7 +70,8 @@ std::vector<double> naiveGru(const FlatTensor<S>& W, const FlatTensor<S>& U, con
       cand += r[ks] * hp[static_cast<std::size_t>(2 * u + k)];
     } else {
       for (Index m = 0; m < u; ++m)
-        cand += r[static_cast<std::size_t>(m)] * h[static_cast<std::size_t>(m)] * at(U, m, 2 * u + k, w3);
+        cand += r[static_cast<std::size_t>(m)] * h[static_cast<std::size_t>(m)] *
+                at(U, m, 2 * u + k, w3);
     }
     cand = std::tanh(cand);
     out[ks] = z[ks] * h[ks] + (1.0 - z[ks]) * cand;
@@ -388,8 +370,9 @@ TEST_CASE("orthogonal initializer gives orthonormal rows/columns", "[initializer
   CHECK((sq.transpose() * sq - Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() < 1e-10);
   recurrent::Matrix<double> scaled(6, 6);
   recurrent::Initializer::orthogonal(2.0, 3).fill(scaled);
-  CHECK((scaled.transpose() * scaled - 4.0 * Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() <
-        1e-9);
+  CHECK(
+      (scaled.transpose() * scaled - 4.0 * Eigen::MatrixXd::Identity(6, 6)).cwiseAbs().maxCoeff() <
+      1e-9);
   // An LSTM's default recurrent kernel [u, 4u] has orthonormal rows.
   recurrent::LSTMCellArgs a;
   a.units = 3;

@@ -1,6 +1,6 @@
 // Dropout: masks observed through a SimpleRNN that passes x (or h) straight through.
 #include "support/catch.hpp"
-
+#include "support/random_data.hpp"
 #include <recurrent/recurrent.hpp>
 
 #include <cstdint>
@@ -13,21 +13,10 @@ using recurrent::Index;
 using recurrent::Matrix;
 using recurrent::Sequence;
 
-struct Lcg {
-  std::uint64_t s;
-  explicit Lcg(std::uint64_t seed) : s(seed) {}
-  double next() {  // in [0.5, 1.5): never zero, so a zero output means "dropped"
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return 0.5 + static_cast<double>(s >> 11) / 9007199254740992.0;
-  }
-};
-
+// Values in [0.5, 1.5): never zero, so a zero output means "dropped".
 template <class S>
 Sequence<S> positiveSequence(Index b, Index t, Index f, std::uint64_t seed) {
-  Lcg g(seed);
-  Sequence<S> x(b, t, f);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<S>(g.next());
-  return x;
+  return recurrent_test::randomSequence<S>(b, t, f, seed, 0.5, 1.5);
 }
 
 // SimpleRNN, linear, W = I, U = 0, b = 0: output_t = x_t ⊙ inputMask.

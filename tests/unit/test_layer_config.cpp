@@ -1,6 +1,5 @@
 // JSON layer configs: every class builds; TF.js `activation: null` quirk; argument validation.
 #include "support/catch.hpp"
-
 #include <recurrent/recurrent.hpp>
 
 #if RECURRENT_HAS_JSON
@@ -21,12 +20,15 @@ FlatTensor<float> input(Index b, Index t, Index f) {
   std::uint64_t s = 99;
   for (Index i = 0; i < x.size(); ++i) {
     s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x.data.push_back(static_cast<float>(static_cast<double>(s >> 11) / 9007199254740992.0 * 4.0 - 2.0));
+    x.data.push_back(
+        static_cast<float>(static_cast<double>(s >> 11) / 9007199254740992.0 * 4.0 - 2.0));
   }
   return x;
 }
 
-json layerSpec(const std::string& cls, json cfg) { return json{{"class_name", cls}, {"config", cfg}}; }
+json layerSpec(const std::string& cls, json cfg) {
+  return json{{"class_name", cls}, {"config", cfg}};
+}
 
 // Builds two layers and gives the second the first's weights; returns both outputs (first tensor).
 std::pair<std::vector<float>, std::vector<float>> sameWeightsOutputs(const json& a, const json& b) {
@@ -53,17 +55,21 @@ TEST_CASE("layerFromConfig builds every layer class", "[io]") {
   const std::vector<Case> cases = {
       {layerSpec("SimpleRNN", {{"units", 5}}), "SimpleRNN", {{2, 5}}},
       {layerSpec("GRU", {{"units", 2}, {"returnSequences", true}}), "GRU", {{2, 4, 2}}},
-      {layerSpec("GRU", {{"units", 2}, {"reset_after", true}, {"return_state", true}}), "GRU",
+      {layerSpec("GRU", {{"units", 2}, {"reset_after", true}, {"return_state", true}}),
+       "GRU",
        {{2, 2}, {2, 2}}},
       {layerSpec("LSTM", {{"units", 3}, {"returnState", true}}), "LSTM", {{2, 3}, {2, 3}, {2, 3}}},
-      {layerSpec("RNN", {{"cell", {{"class_name", "LSTMCell"}, {"config", {{"units", 4}}}}}}), "RNN",
+      {layerSpec("RNN", {{"cell", {{"class_name", "LSTMCell"}, {"config", {{"units", 4}}}}}}),
+       "RNN",
        {{2, 4}}},
       {layerSpec("RNN", {{"returnState", true},
-                         {"cell", json::array({{{"class_name", "LSTMCell"}, {"config", {{"units", 4}}}},
-                                               {{"class_name", "GRUCell"}, {"config", {{"units", 2}}}}})}}),
+                         {"cell",
+                          json::array({{{"class_name", "LSTMCell"}, {"config", {{"units", 4}}}},
+                                       {{"class_name", "GRUCell"}, {"config", {{"units", 2}}}}})}}),
        "RNN",
        {{2, 2}, {2, 2}, {2, 4}, {2, 4}}},
-      {layerSpec("Bidirectional", {{"layer", layerSpec("LSTM", {{"units", 3}})}}), "Bidirectional",
+      {layerSpec("Bidirectional", {{"layer", layerSpec("LSTM", {{"units", 3}})}}),
+       "Bidirectional",
        {{2, 6}}},
       {layerSpec("Bidirectional",
                  {{"mergeMode", nullptr}, {"layer", layerSpec("SimpleRNN", {{"units", 3}})}}),
@@ -101,8 +107,9 @@ TEST_CASE("activation: null is linear for GRU/LSTM and tanh for SimpleRNN", "[io
   const auto s = sameWeightsOutputs(layerSpec("SimpleRNN", {{"units", 3}, {"activation", nullptr}}),
                                     layerSpec("SimpleRNN", {{"units", 3}, {"activation", "tanh"}}));
   CHECK(s.first == s.second);
-  const auto sl = sameWeightsOutputs(layerSpec("SimpleRNN", {{"units", 3}, {"activation", nullptr}}),
-                                     layerSpec("SimpleRNN", {{"units", 3}, {"activation", "linear"}}));
+  const auto sl =
+      sameWeightsOutputs(layerSpec("SimpleRNN", {{"units", 3}, {"activation", nullptr}}),
+                         layerSpec("SimpleRNN", {{"units", 3}, {"activation", "linear"}}));
   CHECK(sl.first != sl.second);
 }
 
@@ -142,10 +149,10 @@ TEST_CASE("unknown classes, activations and missing cells are ConfigErrors", "[i
   CHECK_THROWS_AS(recurrent::io::layerFromConfig<float>(
                       layerSpec("LSTM", {{"units", 3}, {"recurrentActivation", "foo"}})),
                   recurrent::ConfigError);
-  CHECK_THROWS_AS(recurrent::io::layerFromConfig<float>(
-                      layerSpec("Bidirectional", {{"mergeMode", "max"},
-                                                  {"layer", layerSpec("LSTM", {{"units", 3}})}})),
-                  recurrent::ConfigError);
+  CHECK_THROWS_AS(
+      recurrent::io::layerFromConfig<float>(layerSpec(
+          "Bidirectional", {{"mergeMode", "max"}, {"layer", layerSpec("LSTM", {{"units", 3}})}})),
+      recurrent::ConfigError);
   CHECK_THROWS_AS(recurrent::io::layerFromConfig<float>(layerSpec("Bidirectional", json::object())),
                   recurrent::ConfigError);
 }

@@ -1,6 +1,5 @@
 // The public rnn() loop with a hand-written step function (running sum).
 #include "support/catch.hpp"
-
 #include <recurrent/recurrent.hpp>
 
 #include <vector>

@@ -1,6 +1,6 @@
 // RNN layer properties: direction, statefulness, masks, initial states, shapes, scalar types.
 #include "support/catch.hpp"
-
+#include "support/random_data.hpp"
 #include <recurrent/recurrent.hpp>
 
 #include <cstdint>
@@ -8,34 +8,12 @@
 
 namespace {
 
+using recurrent_test::randomMatrix;
+using recurrent_test::randomSequence;
+
 using recurrent::Index;
 using recurrent::Matrix;
 using recurrent::Sequence;
-
-struct Lcg {
-  std::uint64_t s;
-  explicit Lcg(std::uint64_t seed) : s(seed) {}
-  double next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<double>(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-  }
-};
-
-template <class S>
-Sequence<S> randomSequence(Index b, Index t, Index f, std::uint64_t seed) {
-  Lcg g(seed);
-  Sequence<S> x(b, t, f);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<S>(g.next());
-  return x;
-}
-
-template <class S>
-Matrix<S> randomMatrix(Index r, Index c, std::uint64_t seed) {
-  Lcg g(seed);
-  Matrix<S> m(r, c);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<S>(g.next());
-  return m;
-}
 
 template <class S>
 Sequence<S> slice(const Sequence<S>& x, Index t0, Index len) {
@@ -236,8 +214,8 @@ TEMPLATE_TEST_CASE("masked steps repeat the previous output and keep the states"
   }
 }
 
-TEMPLATE_TEST_CASE("initialState is used; wrong count or shape throws ShapeError",
-                   "[layer][state]", float, double) {
+TEMPLATE_TEST_CASE("initialState is used; wrong count or shape throws ShapeError", "[layer][state]",
+                   float, double) {
   using S = TestType;
   // SimpleRNN linear with W = 0, U = I, b = 0 keeps h = h0 forever.
   recurrent::SimpleRNNArgs a;

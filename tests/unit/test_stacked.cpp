@@ -1,6 +1,6 @@
 // StackedRNNCells: equivalence with chained layers, TF.js state order, compile-time vs run-time.
 #include "support/catch.hpp"
-
+#include "support/random_data.hpp"
 #include <recurrent/recurrent.hpp>
 
 #include <cstdint>
@@ -8,33 +8,13 @@
 
 namespace {
 
+using recurrent_test::randomMatrix;
+using recurrent_test::randomSequence;
+
 using recurrent::FlatTensor;
 using recurrent::Index;
 using recurrent::Matrix;
 using recurrent::Sequence;
-
-struct Lcg {
-  std::uint64_t s;
-  explicit Lcg(std::uint64_t seed) : s(seed) {}
-  double next() {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    return static_cast<double>(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-  }
-};
-
-Sequence<float> randomSequence(Index b, Index t, Index f, std::uint64_t seed) {
-  Lcg g(seed);
-  Sequence<float> x(b, t, f);
-  for (Index i = 0; i < x.size(); ++i) x.data()[i] = static_cast<float>(g.next());
-  return x;
-}
-
-Matrix<float> randomMatrix(Index r, Index c, std::uint64_t seed) {
-  Lcg g(seed);
-  Matrix<float> m(r, c);
-  for (Index i = 0; i < m.size(); ++i) m.data()[i] = static_cast<float>(g.next());
-  return m;
-}
 
 recurrent::LSTMCellArgs lstmArgs() {
   recurrent::LSTMCellArgs a;
@@ -49,8 +29,8 @@ recurrent::GRUCellArgs gruArgs() {
   return a;
 }
 
-std::vector<FlatTensor<float>> values(const std::vector<recurrent::Weight<float>>& w, std::size_t from,
-                                      std::size_t to) {
+std::vector<FlatTensor<float>> values(const std::vector<recurrent::Weight<float>>& w,
+                                      std::size_t from, std::size_t to) {
   std::vector<FlatTensor<float>> out;
   for (std::size_t i = from; i < to; ++i) out.push_back(w[i].value);
   return out;
@@ -75,9 +55,9 @@ recurrent::RNNLayerArgs seqState() {
 
 TEST_CASE("a stack of LSTM and GRU equals chaining two layers", "[stacked]") {
   using Stack = recurrent::StackedRNNCells<recurrent::LSTMCell<float>, recurrent::GRUCell<float>>;
-  recurrent::RNN<Stack> stacked(Stack(recurrent::LSTMCell<float>(lstmArgs()),
-                                      recurrent::GRUCell<float>(gruArgs())),
-                                seqState());
+  recurrent::RNN<Stack> stacked(
+      Stack(recurrent::LSTMCell<float>(lstmArgs()), recurrent::GRUCell<float>(gruArgs())),
+      seqState());
   stacked.build(4);
   CHECK(stacked.stateSize() == std::vector<Index>{2, 3, 3});
   CHECK(stacked.cell().stateSizePerCell() == std::vector<std::vector<Index>>{{3, 3}, {2}});
@@ -92,11 +72,12 @@ TEST_CASE("a stack of LSTM and GRU equals chaining two layers", "[stacked]") {
 
   recurrent::RNN<recurrent::LSTMCell<float>> first{recurrent::LSTMCell<float>(lstmArgs()),
                                                    seqState()};
-  recurrent::RNN<recurrent::GRUCell<float>> second{recurrent::GRUCell<float>(gruArgs()), seqState()};
+  recurrent::RNN<recurrent::GRUCell<float>> second{recurrent::GRUCell<float>(gruArgs()),
+                                                   seqState()};
   first.setWeights(values(w, 0, 3));
   second.setWeights(values(w, 3, 6));
 
-  const auto x = randomSequence(3, 6, 4, 1);
+  const auto x = randomSequence<float>(3, 6, 4, 1);
   SECTION("zero initial states") {
     const auto rs = stacked.call(x);
     const auto r1 = first.call(x);
@@ -108,7 +89,8 @@ TEST_CASE("a stack of LSTM and GRU equals chaining two layers", "[stacked]") {
     CHECK(rs.states[2].isApprox(r1.states[1]));
   }
   SECTION("initial states in reversed cell order") {
-    const auto hg = randomMatrix(3, 2, 2), hl = randomMatrix(3, 3, 3), cl = randomMatrix(3, 3, 4);
+    const auto hg = randomMatrix<float>(3, 2, 2), hl = randomMatrix<float>(3, 3, 3),
+               cl = randomMatrix<float>(3, 3, 4);
     recurrent::CallArgs<float> sa, a1, a2;
     sa.initialState = {hg, hl, cl};
     a1.initialState = {hl, cl};
@@ -127,9 +109,9 @@ TEST_CASE("a stack of LSTM and GRU equals chaining two layers", "[stacked]") {
 
 TEST_CASE("the run-time stack equals the compile-time stack with the same weights", "[stacked]") {
   using Stack = recurrent::StackedRNNCells<recurrent::LSTMCell<float>, recurrent::GRUCell<float>>;
-  recurrent::RNN<Stack> ct(Stack(recurrent::LSTMCell<float>(lstmArgs()),
-                                 recurrent::GRUCell<float>(gruArgs())),
-                           seqState());
+  recurrent::RNN<Stack> ct(
+      Stack(recurrent::LSTMCell<float>(lstmArgs()), recurrent::GRUCell<float>(gruArgs())),
+      seqState());
   ct.build(4);
   using RtStack = recurrent::StackedRNNCells<std::vector<recurrent::AnyCell<float>>>;
   std::vector<recurrent::AnyCell<float>> cells;
@@ -139,7 +121,7 @@ TEST_CASE("the run-time stack equals the compile-time stack with the same weight
   rt.build(4);
   CHECK(rt.stateSize() == std::vector<Index>{2, 3, 3});
   rt.setWeights(values(ct.getWeights(), 0, 6));
-  const auto x = randomSequence(2, 5, 4, 7);
+  const auto x = randomSequence<float>(2, 5, 4, 7);
   const auto a = ct.call(x);
   const auto b = rt.call(x);
   CHECK(maxDiff(a.sequence, b.sequence) == 0.0);
