@@ -74,20 +74,18 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
     if constexpr (Dropout) {
-      if (this->recurrentMask_.active()) {
-        const auto& m = this->recurrentMask_;
-        if (m.count() == 1) {  // TF.js: one mask for every gate
-          this->maskedRecurrent(prev, 0, hz_);
-          if (resetAfter_) return stepImpl<true>(xProj, hz_, hz_, hz_, prev, next);
-          return stepImpl<true>(xProj, hz_, hz_, hz_, hz_, next);
-        }
+      const auto& m = this->recurrentMask_;
+      if (m.active() && m.count() == 1) {  // TF.js: one mask for every gate
         this->maskedRecurrent(prev, 0, hz_);
-        this->maskedRecurrent(prev, 1, hr_);
-        this->maskedRecurrent(prev, 2, hh_);
-        return stepImpl<false>(xProj, hz_, hr_, hh_, prev, next);
+        const Index u = this->units_;
+        // TF.js blends with the dropped-out h; the reset-after formulation with h itself.
+        if (resetAfter_)
+          return packedStep(xProj, hz_.data(), u, prev.data(), prev.outerStride(), next);
+        return packedStep(xProj, hz_.data(), u, hz_.data(), u, next);
       }
+      if (m.active()) return perGateStep(xProj, prev, next);
     }
-    stepImpl<true>(xProj, prev, prev, prev, prev, next);
+    packedStep(xProj, prev.data(), prev.outerStride(), prev.data(), prev.outerStride(), next);
   }
 
  private:
@@ -99,6 +97,17 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
                : (got.size() == 1 ? " (a [3·units] bias is the resetAfter=false layout)" : nullptr);
   }
   void adjustInitialBias() {}
+  // resetAfter: all of U in one product. Otherwise [U_z | U_r] first, U_h after the reset gate.
+  void packRecurrent() {
+    const Index u = this->units_;
+    const auto& U = this->recurrentKernel_;
+    if (resetAfter_) {
+      this->packedRecurrent_.pack(U);
+    } else {
+      this->packedRecurrent_.pack(U.leftCols(2 * u));
+      packedCandidate_.pack(U.rightCols(u));
+    }
+  }
   void prepareScratch(Index batch) {
     const Index u = this->units_;
     inner_.resize(batch, 3 * u);
@@ -108,45 +117,87 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     hh_.resize(batch, u);
   }
 
-  // HZ/HR/HH: the (possibly dropped-out) previous h used by each gate; HF: the h blended into
-  // the new state. SharedH: HZ, HR, HH are the same matrix (one product for z and r).
-  template <bool SharedH, class HZ, class HR, class HH, class HF>
-  void stepImpl(const ConstRows<Scalar>& xProj, const HZ& hz, const HR& hr, const HH& hh,
-                const HF& hf, Rows<Scalar> next) {
+  // One h (row stride ldh) for every gate; hf (stride ldf) is blended into the new state.
+  void packedStep(const ConstRows<Scalar>& xProj, const Scalar* h, Index ldh, const Scalar* hf,
+                  Index ldf, Rows<Scalar> next) {
+    const Index u = this->units_, batch = next.rows(), ldx = xProj.outerStride();
+    if (resetAfter_) {
+      // inner = h·U + b_recurrent, then [z | r] = x_zr + inner_zr.
+      this->gemm(batch, h, ldh, this->packedRecurrent_, this->bias_.data() + 3 * u, 0,
+                 inner_.data(), 3 * u);
+      gates_.leftCols(2 * u) = xProj.leftCols(2 * u) + inner_.leftCols(2 * u);
+    } else {
+      this->gemm(batch, h, ldh, this->packedRecurrent_, xProj.data(), ldx, gates_.data(), 3 * u);
+    }
+    activateUpdateAndReset();
+    if (resetAfter_) {
+      gates_.rightCols(u) =
+          xProj.rightCols(u) + gates_.middleCols(u, u).cwiseProduct(inner_.rightCols(u));
+    } else {
+      // r ⊙ h (into inner_'s first block), then hh = x_h + (r ⊙ h)·U_h.
+      const Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>> hm(h, batch, u,
+                                                                         Eigen::OuterStride<>(ldh));
+      inner_.leftCols(u) = gates_.middleCols(u, u).cwiseProduct(hm);
+      this->gemm(batch, inner_.data(), 3 * u, packedCandidate_, xProj.data() + 2 * u, ldx,
+                 gates_.data() + 2 * u, 3 * u);
+    }
+    blend(hf, ldf, next);
+  }
+
+  // Keras per-gate recurrent masks (training only): hz_, hr_, hh_ hold the masked h of each gate.
+  void perGateStep(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev,
+                   Rows<Scalar> next) {
     const Index u = this->units_;
     const auto& U = this->recurrentKernel_;
-    auto z = gates_.leftCols(u);
-    auto r = gates_.middleCols(u, u);
-    auto cand = gates_.rightCols(u);
-    if constexpr (SharedH) {
-      inner_.leftCols(2 * u).noalias() = hz * U.leftCols(2 * u);
-    } else {
-      inner_.leftCols(u).noalias() = hz * U.leftCols(u);
-      inner_.middleCols(u, u).noalias() = hr * U.middleCols(u, u);
-    }
+    this->maskedRecurrent(prev, 0, hz_);
+    this->maskedRecurrent(prev, 1, hr_);
+    this->maskedRecurrent(prev, 2, hh_);
+    inner_.leftCols(u).noalias() = hz_ * U.leftCols(u);
+    inner_.middleCols(u, u).noalias() = hr_ * U.middleCols(u, u);
+    gates_.leftCols(2 * u) = xProj.leftCols(2 * u) + inner_.leftCols(2 * u);
     if (resetAfter_) {
-      inner_.rightCols(u).noalias() = hh * U.rightCols(u);
-      inner_.rowwise() += this->bias_.row(1);
-      gates_.leftCols(2 * u) = xProj.leftCols(2 * u) + inner_.leftCols(2 * u);
-      recurrentActivation_.apply(z);
-      recurrentActivation_.apply(r);
-      cand = xProj.rightCols(u) + r.cwiseProduct(inner_.rightCols(u));
-    } else {
-      gates_.leftCols(2 * u) = xProj.leftCols(2 * u) + inner_.leftCols(2 * u);
-      recurrentActivation_.apply(z);
-      recurrentActivation_.apply(r);
-      inner_.rightCols(u) = r.cwiseProduct(hh);  // r ⊙ ĥ₋ (scratch)
-      cand.noalias() = inner_.rightCols(u) * U.rightCols(u);
-      cand += xProj.rightCols(u);
+      inner_.rightCols(u).noalias() = hh_ * U.rightCols(u);
+      inner_.rightCols(u).rowwise() += this->bias_.row(1).rightCols(u);
+      gates_.leftCols(2 * u).rowwise() += this->bias_.row(1).leftCols(2 * u);
     }
-    this->activation_.apply(cand);
-    auto h = next.leftCols(u);
-    h.array() = z.array() * hf.array() + (Scalar(1) - z.array()) * cand.array();
+    activateUpdateAndReset();
+    if (resetAfter_) {
+      gates_.rightCols(u) =
+          xProj.rightCols(u) + gates_.middleCols(u, u).cwiseProduct(inner_.rightCols(u));
+    } else {
+      inner_.leftCols(u) = gates_.middleCols(u, u).cwiseProduct(hh_);
+      gates_.rightCols(u).noalias() = inner_.leftCols(u) * U.rightCols(u);
+      gates_.rightCols(u) += xProj.rightCols(u);
+    }
+    blend(prev.data(), prev.outerStride(), next);
+  }
+
+  void activateUpdateAndReset() {
+    const Index u = this->units_;
+    if (this->isElementwise(recurrentActivation_)) {
+      this->activateColumns(recurrentActivation_, gates_, 0, 2 * u);
+    } else {
+      this->activateColumns(recurrentActivation_, gates_, 0, u);
+      this->activateColumns(recurrentActivation_, gates_, u, u);
+    }
+  }
+
+  // gates_ = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
+  void blend(const Scalar* hf, Index ldf, Rows<Scalar> next) {
+    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
+    const Index u = this->units_;
+    for (Index b = 0; b < next.rows(); ++b) {
+      Scalar* a = gates_.data() + b * 3 * u;
+      this->activateRow(this->activation_, a + 2 * u, u);
+      const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
+      Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
+    }
   }
 
   Activation recurrentActivation_;
   int implementation_ = 1;
   bool resetAfter_ = false;
+  detail::PackedMatrix<Scalar> packedCandidate_;  // U_h (resetAfter = false)
   Matrix<Scalar> inner_, gates_, hz_, hr_, hh_;
 };
 

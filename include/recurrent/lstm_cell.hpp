@@ -61,24 +61,29 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   /// One step: see the class comment.
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-    const Index u = this->units_;
-    const auto& U = this->recurrentKernel_;
+    const Index u = this->units_, batch = prev.rows();
+    const Scalar* h = prev.data();
+    Index ldh = prev.outerStride();
     if constexpr (Dropout) {
       const auto& m = this->recurrentMask_;
-      if (m.active()) {
-        for (Index g = 0; g < (m.count() == 1 ? 1 : 4); ++g) {
+      if (m.active() && m.count() != 1) {  // Keras per-gate masks: one product per gate
+        const auto& U = this->recurrentKernel_;
+        for (Index g = 0; g < 4; ++g) {
           this->maskedRecurrent(prev.leftCols(u), g, hMasked_);
-          if (m.count() == 1) {
-            gates_.noalias() = hMasked_ * U;
-          } else {
-            gates_.middleCols(g * u, u).noalias() = hMasked_ * U.middleCols(g * u, u);
-          }
+          gates_.middleCols(g * u, u).noalias() = hMasked_ * U.middleCols(g * u, u);
         }
-        return finish(xProj, prev, next);
+        gates_ += xProj;
+        return finish(prev, next);
+      }
+      if (m.active()) {
+        this->maskedRecurrent(prev.leftCols(u), 0, hMasked_);
+        h = hMasked_.data();
+        ldh = u;
       }
     }
-    gates_.noalias() = prev.leftCols(u) * U;
-    finish(xProj, prev, next);
+    this->gemm(batch, h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(),
+               gates_.data(), 4 * u);
+    finish(prev, next);
   }
 
  private:
@@ -88,27 +93,35 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   void adjustInitialBias() {
     if (unitForgetBias_) this->bias_.middleCols(this->units_, this->units_).setOnes();
   }
+  void packRecurrent() { this->packedRecurrent_.pack(this->recurrentKernel_); }
   void prepareScratch(Index batch) {
     gates_.resize(batch, 4 * this->units_);
     hMasked_.resize(batch, this->units_);
   }
 
-  void finish(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+  // gates_ holds a = x·W + h·U + b; computes the new [h | c] row by row.
+  void finish(const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
     const Index u = this->units_;
-    gates_ += xProj;
-    auto i = gates_.leftCols(u);
-    auto f = gates_.middleCols(u, u);
-    auto g = gates_.middleCols(2 * u, u);
-    auto o = gates_.rightCols(u);
-    recurrentActivation_.apply(i);
-    recurrentActivation_.apply(f);
-    this->activation_.apply(g);
-    recurrentActivation_.apply(o);
-    auto c = next.rightCols(u);
-    c.array() = f.array() * prev.rightCols(u).array() + i.array() * g.array();
-    hMasked_ = c;  // reuse as scratch: activation(c')
-    this->activation_.apply(hMasked_);
-    next.leftCols(u).array() = o.array() * hMasked_.array();
+    const bool together = this->isElementwise(recurrentActivation_);
+    for (Index b = 0; b < gates_.rows(); ++b) {
+      Scalar* a = gates_.data() + b * 4 * u;
+      if (together) {  // i and f share one pass
+        this->activateRow(recurrentActivation_, a, 2 * u);
+      } else {
+        this->activateRow(recurrentActivation_, a, u);
+        this->activateRow(recurrentActivation_, a + u, u);
+      }
+      this->activateRow(this->activation_, a + 2 * u, u);
+      this->activateRow(recurrentActivation_, a + 3 * u, u);
+      const Eigen::Map<const Array> i(a, u), f(a + u, u), g(a + 2 * u, u), o(a + 3 * u, u);
+      const Eigen::Map<const Array> cPrev(prev.data() + b * prev.outerStride() + u, u);
+      Eigen::Map<Array> h(next.data() + b * next.outerStride(), u), c(h.data() + u, u);
+      c = f * cPrev + i * g;
+      h = c;
+      this->activateRow(this->activation_, h.data(), u);
+      h *= o;
+    }
   }
 
   Activation recurrentActivation_;

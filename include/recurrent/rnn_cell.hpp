@@ -35,6 +35,7 @@
 
 #include <recurrent/activations.hpp>
 #include <recurrent/detail/checks.hpp>
+#include <recurrent/detail/gemm.hpp>
 #include <recurrent/dropout.hpp>
 #include <recurrent/errors.hpp>
 #include <recurrent/initializers.hpp>
@@ -199,6 +200,31 @@ class RNNCell {
   std::string where(const char* method) const {
     return detail::where(Derived::className(), name_, method);
   }
+  /// False for softmax/logSoftmax, which normalise over a whole gate block.
+  static bool isElementwise(Activation a) {
+    return a.kind() != ActivationKind::Softmax && a.kind() != ActivationKind::LogSoftmax;
+  }
+  /// Applies `a` in place to `n` contiguous values: one row's block of one gate.
+  static void activateRow(Activation a, Scalar* p, Index n) {
+    a.apply(Eigen::Map<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(p, n));
+  }
+  /// Applies `a` to columns `[col, col + width)` of every row of `m`, one row at a time (for an
+  /// elementwise `a`, neighbouring gates that share it can be passed as one block).
+  static void activateColumns(Activation a, Matrix<Scalar>& m, Index col, Index width) {
+    for (Index r = 0; r < m.rows(); ++r) activateRow(a, m.data() + r * m.cols() + col, width);
+  }
+  /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major.
+  static void gemm(Index rows, const Scalar* a, Index lda, const detail::PackedMatrix<Scalar>& b,
+                   const Scalar* add, Index ldadd, Scalar* c, Index ldc) {
+    detail::packedGemm(rows, a, lda, b, add, ldadd, c, ldc);
+  }
+  /// Packs the kernel and (through `Derived::packRecurrent`) the recurrent kernel; called
+  /// whenever the weights change.
+  void repack() {
+    packedKernel_.pack(kernel_);
+    static_cast<Derived&>(*this).packRecurrent();
+  }
+
   /// Previous h with this call's recurrent-dropout mask of gate `g` applied, into `dst`.
   template <class Prev>
   void maskedRecurrent(const Prev& h, Index g, Matrix<Scalar>& dst) const {
@@ -214,9 +240,11 @@ class RNNCell {
   DropoutMasks dropoutMasks_ = DropoutMasks::Shared;
   std::string name_;
 
-  KernelMatrix kernel_;                    // [inputDim, k·units]
-  RecurrentKernelMatrix recurrentKernel_;  // [units, k·units]
-  Matrix<Scalar> bias_;                    // [biasRows, k·units]; zeros when !useBias
+  KernelMatrix kernel_;                           // [inputDim, k·units]
+  RecurrentKernelMatrix recurrentKernel_;         // [units, k·units]
+  Matrix<Scalar> bias_;                           // [biasRows, k·units]; zeros when !useBias
+  detail::PackedMatrix<Scalar> packedKernel_;     // kernel_, packed for the input projection
+  detail::PackedMatrix<Scalar> packedRecurrent_;  // the recurrent kernel (or its z,r part)
   DropoutMask<Scalar> inputMask_, recurrentMask_;
   Matrix<Scalar> maskedInput_;  // scratch for input dropout
 };
@@ -265,6 +293,7 @@ void RNNCell<Derived>::build(Index inputDim) {
     biasInitializer_.fill(bias_, bias_.rows() == 1);  // [k·units] is 1-D in TF.js
     static_cast<Derived&>(*this).adjustInitialBias();
   }
+  repack();
 }
 
 template <class Derived>
@@ -316,6 +345,7 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
   } else {
     bias_.setZero(self().biasRows(), width);
   }
+  repack();
 }
 
 template <class Derived>
@@ -340,8 +370,8 @@ void RNNCell<Derived>::projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> ou
     }
   }
   (void)rowsPerSample;
-  out.noalias() = x * kernel_;
-  out.rowwise() += bias_.row(0);
+  gemm(x.rows(), x.data(), x.outerStride(), packedKernel_, bias_.data(), 0, out.data(),
+       out.outerStride());
 }
 
 }  // namespace recurrent

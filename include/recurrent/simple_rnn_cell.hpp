@@ -49,19 +49,20 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   /// One step: see the class comment.
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-    auto h = next.leftCols(this->units_);
+    const Index u = this->units_;
+    const Scalar* h = prev.data();
+    Index ldh = prev.outerStride();
     if constexpr (Dropout) {
       if (this->recurrentMask_.active()) {
         this->maskedRecurrent(prev, 0, maskedH_);
-        h.noalias() = maskedH_ * this->recurrentKernel_;
-      } else {
-        h.noalias() = prev * this->recurrentKernel_;
+        h = maskedH_.data();
+        ldh = u;
       }
-    } else {
-      h.noalias() = prev * this->recurrentKernel_;
     }
-    h = xProj + h;
-    this->activation_.apply(h);
+    this->gemm(prev.rows(), h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(),
+               next.data(), next.outerStride());
+    for (Index b = 0; b < next.rows(); ++b)
+      this->activateRow(this->activation_, next.data() + b * next.outerStride(), u);
   }
 
  private:
@@ -69,6 +70,7 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   static Index biasRows() { return 1; }
   static const char* biasHint(const std::vector<Index>&) { return nullptr; }
   void adjustInitialBias() {}
+  void packRecurrent() { this->packedRecurrent_.pack(this->recurrentKernel_); }
   void prepareScratch(Index batch) { maskedH_.resize(batch, this->units_); }
 
   Matrix<Scalar> maskedH_;

@@ -1,0 +1,224 @@
+/** @file
+ * The matrix product of the time loop: `C = Add + A·B` with `B` packed once into column panels.
+ *
+ * Every step of a recurrent layer multiplies the previous state `h` ([batch, units]) by the same
+ * recurrent kernel `U` ([units, k·units]). A general GEMM re-packs `U` on every call; here `U`
+ * (and the input kernel `W`) are packed once, when the weights are set, into panels of `kNr`
+ * columns (two SIMD packets), each stored k-major so the micro-kernel streams it with aligned
+ * loads. The micro-kernel keeps an `MR × (NB·kNr)` block of `C` in registers, initialised from
+ * `Add` (the input projection, or a bias row with `ldadd = 0`), broadcasts one element of `A`
+ * per row and k, and issues `MR·NB·2` fused multiply-adds per k. It is written with Eigen's packet
+ * primitives, so the same code runs at full width on AVX-512, AVX2, SSE2 and NEON, and as scalars
+ * when Eigen does not vectorise.
+ *
+ * Determinism: each element of `C` is one fixed sequence of multiply-adds over k, whatever the
+ * panel range or row blocking, so splitting the columns across threads changes nothing.
+ * Nothing here allocates except `PackedMatrix::pack`.
+ */
+#ifndef RECURRENT_DETAIL_GEMM_HPP
+#define RECURRENT_DETAIL_GEMM_HPP
+
+#include <recurrent/types.hpp>
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cstring>
+
+namespace recurrent {
+namespace detail {
+
+/// SIMD packet of `Scalar` as Eigen vectorises it for the target (size 1 without SIMD).
+template <class Scalar>
+using PacketOf = typename Eigen::internal::packet_traits<Scalar>::type;
+
+template <class Scalar>
+struct GemmShape {
+  using Packet = PacketOf<Scalar>;
+  static constexpr int kPacket = Eigen::internal::unpacket_traits<Packet>::size;
+  static constexpr int kPanelPackets = 2;                // packets per panel row
+  static constexpr Index kNr = kPanelPackets * kPacket;  // columns per panel
+#if defined(EIGEN_VECTORIZE_AVX512) || defined(EIGEN_VECTORIZE_NEON) || defined(EIGEN_ARCH_ARM64)
+  static constexpr int kMr = 6;  // 32 vector registers: 6 × 4 accumulators + 4 loads
+#else
+  static constexpr int kMr = 3;  // 16 vector registers: 3 × 4 accumulators + 4 loads
+#endif
+};
+
+/**
+ * A `[k, n]` matrix packed for `packedGemm`: panel `p` holds columns `[p·kNr, (p+1)·kNr)` as
+ * `k` rows of `kNr` contiguous values (zero past column `n`).
+ */
+template <class Scalar>
+class PackedMatrix {
+ public:
+  static constexpr Index kNr = GemmShape<Scalar>::kNr;
+
+  PackedMatrix() = default;
+
+  /// Packs `src` (any `[k, n]` Eigen expression). Allocates when the size changes.
+  template <class Derived>
+  void pack(const Eigen::MatrixBase<Derived>& src) {
+    rows_ = src.rows();
+    cols_ = src.cols();
+    panels_ = (cols_ + kNr - 1) / kNr;
+    data_.setZero(panels_ * rows_ * kNr);
+    for (Index p = 0; p < panels_; ++p) {
+      const Index c0 = p * kNr, width = std::min(kNr, cols_ - c0);
+      Scalar* dst = data_.data() + p * rows_ * kNr;
+      for (Index k = 0; k < rows_; ++k)
+        for (Index j = 0; j < width; ++j) dst[k * kNr + j] = src(k, c0 + j);
+    }
+  }
+
+  Index rows() const { return rows_; }
+  Index cols() const { return cols_; }
+  Index panels() const { return panels_; }
+  bool empty() const { return panels_ == 0; }
+  const Scalar* panel(Index p) const { return data_.data() + p * rows_ * kNr; }
+  Index panelStride() const { return rows_ * kNr; }
+
+ private:
+  Index rows_ = 0, cols_ = 0, panels_ = 0;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> data_;  // aligned to EIGEN_MAX_ALIGN_BYTES
+};
+
+/// `C[MR, NB·kNr] = Add + A·B` for `NB` consecutive full panels starting at `b`.
+template <class Scalar, int MR, int NB>
+EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda, const Scalar* b,
+                                         Index panelStride, const Scalar* add, Index ldadd,
+                                         Scalar* c, Index ldc) {
+  namespace ei = Eigen::internal;
+  using Shape = GemmShape<Scalar>;
+  using Packet = typename Shape::Packet;
+  constexpr int kP = Shape::kPacket;
+  constexpr int kNp = Shape::kPanelPackets;
+  constexpr int kCols = NB * kNp;  // packets per row of the block
+  constexpr Index kNr = Shape::kNr;
+
+  Packet acc[static_cast<std::size_t>(MR)][static_cast<std::size_t>(kCols)];
+  for (int i = 0; i < MR; ++i) {
+    for (int q = 0; q < NB; ++q) {
+      for (int j = 0; j < kNp; ++j) {
+        acc[i][q * kNp + j] = add != nullptr
+                                  ? ei::ploadu<Packet>(add + i * ldadd + q * kNr + j * kP)
+                                  : ei::pset1<Packet>(Scalar(0));
+      }
+    }
+  }
+  for (Index k = 0; k < depth; ++k) {
+    Packet bv[static_cast<std::size_t>(kCols)];
+    for (int q = 0; q < NB; ++q)
+      for (int j = 0; j < kNp; ++j)
+        bv[q * kNp + j] = ei::pload<Packet>(b + q * panelStride + k * kNr + j * kP);
+    for (int i = 0; i < MR; ++i) {
+      const Packet av = ei::pset1<Packet>(a[i * lda + k]);
+      for (int x = 0; x < kCols; ++x) acc[i][x] = ei::pmadd(av, bv[x], acc[i][x]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int q = 0; q < NB; ++q)
+      for (int j = 0; j < kNp; ++j)
+        ei::pstoreu(c + i * ldc + q * kNr + j * kP, acc[i][q * kNp + j]);
+}
+
+/// One row block × panel group; the last group may be narrower than `NB·kNr` columns of `C`.
+template <class Scalar, int MR, int NB>
+void gemmBlock(Index depth, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b, Index p,
+               const Scalar* add, Index ldadd, Scalar* c, Index ldc) {
+  constexpr Index kNr = GemmShape<Scalar>::kNr;
+  constexpr Index kWidth = NB * kNr;
+  const Index c0 = p * kNr;
+  const Index valid = b.cols() - c0;
+  if (valid >= kWidth) {
+    gemmMicroKernel<Scalar, MR, NB>(depth, a, lda, b.panel(p), b.panelStride(),
+                                    add == nullptr ? nullptr : add + c0, ldadd, c + c0, ldc);
+    return;
+  }
+  // Ragged right edge: compute through a padded local block, store the valid columns.
+  alignas(64) Scalar local[static_cast<std::size_t>(MR * kWidth)];
+  for (int i = 0; i < MR; ++i) {
+    Scalar* row = local + i * kWidth;
+    if (add != nullptr) {
+      std::memcpy(row, add + i * ldadd + c0, static_cast<std::size_t>(valid) * sizeof(Scalar));
+    } else {
+      std::fill(row, row + valid, Scalar(0));
+    }
+    std::fill(row + valid, row + kWidth, Scalar(0));
+  }
+  gemmMicroKernel<Scalar, MR, NB>(depth, a, lda, b.panel(p), b.panelStride(), local, kWidth, local,
+                                  kWidth);
+  for (int i = 0; i < MR; ++i)
+    std::memcpy(c + i * ldc + c0, local + i * kWidth,
+                static_cast<std::size_t>(valid) * sizeof(Scalar));
+}
+
+template <class Scalar, int NB>
+void gemmRows(Index rows, Index depth, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b,
+              Index p, const Scalar* add, Index ldadd, Scalar* c, Index ldc) {
+  constexpr int kMr = GemmShape<Scalar>::kMr;
+  Index i = 0;
+  if constexpr (NB <= 2) {  // wider groups are only used for rows <= 2
+    for (; i + kMr <= rows; i += kMr) {
+      gemmBlock<Scalar, kMr, NB>(depth, a + i * lda, lda, b, p,
+                                 add == nullptr ? nullptr : add + i * ldadd, ldadd, c + i * ldc,
+                                 ldc);
+    }
+  }
+  const Index rest = rows - i;
+  if (rest == 0) return;
+  const Scalar* ai = a + i * lda;
+  const Scalar* addi = add == nullptr ? nullptr : add + i * ldadd;
+  Scalar* ci = c + i * ldc;
+  switch (rest) {
+    case 1:
+      return gemmBlock<Scalar, 1, NB>(depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+    case 2:
+      return gemmBlock<Scalar, 2, NB>(depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+    case 3:
+      return gemmBlock<Scalar, 3, NB>(depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+    case 4:
+      return gemmBlock<Scalar, 4, NB>(depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+    default:
+      return gemmBlock<Scalar, 5, NB>(depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+  }
+}
+
+/**
+ * `C[:, cols] = Add[:, cols] + A·B` over the panels `[panelBegin, panelEnd)` of `b`
+ * (`panelEnd < 0`: all). `A` is `[m, b.rows()]` with row stride `lda`; `Add` and `C` are
+ * `[m, b.cols()]` with row strides `ldadd` and `ldc`. `add == nullptr` means zero; `ldadd == 0`
+ * adds the same row (a bias) to every row; `add` may equal `c` (same stride). `A` must not
+ * overlap `C`.
+ */
+template <class Scalar>
+void packedGemm(Index m, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b,
+                const Scalar* add, Index ldadd, Scalar* c, Index ldc, Index panelBegin = 0,
+                Index panelEnd = -1) {
+  if (panelEnd < 0) panelEnd = b.panels();
+  const Index depth = b.rows();
+  // Few rows (streaming, batch 1-2): four panels at once keep 8+ independent accumulator chains.
+  if (m <= 2) {
+    Index p = panelBegin;
+    for (; p + 4 <= panelEnd; p += 4)
+      gemmRows<Scalar, 4>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+    switch (panelEnd - p) {
+      case 3:
+        return gemmRows<Scalar, 3>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+      case 2:
+        return gemmRows<Scalar, 2>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+      case 1:
+        return gemmRows<Scalar, 1>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+      default:
+        return;
+    }
+  }
+  Index p = panelBegin;
+  for (; p + 2 <= panelEnd; p += 2) gemmRows<Scalar, 2>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+  if (p < panelEnd) gemmRows<Scalar, 1>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+}
+
+}  // namespace detail
+}  // namespace recurrent
+
+#endif  // RECURRENT_DETAIL_GEMM_HPP
