@@ -1,0 +1,826 @@
+// Side by side, in one run on the same inputs: this library, oneDNN, PyTorch and a plain-Eigen
+// baseline, for the workloads and cells of bench_common.hpp (float, full output sequence,
+// inference), with 1 and 2 threads; plus per-sample streaming with this library's stateful
+// layers, against fixed RTNeural reference figures.
+//
+//   side_by_side [--threads 1,2] [--workloads W1,W3] [--budget SECONDS] [--min-runs N]
+//                [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] [--no-torch]
+//                [--no-stream] [--json FILE] [--dir DIR] [--keep] [--quick]
+//
+// How it runs:
+//   1. This process (the driver) writes every case's inputs and weights as raw little-endian
+//      float32 files plus manifest.json into a temporary directory.
+//   2. For each thread count n it runs itself as a worker (`--worker`) with OMP_NUM_THREADS=n:
+//      the worker loads the files, runs this library (`threads = n`), oneDNN (OpenMP, n threads)
+//      and the Eigen baseline (Eigen's OpenMP GEMM, Eigen::setNbThreads(n)) interleaved round by
+//      round, reports median times and the max |difference| of oneDNN's and Eigen's output
+//      sequences from this library's, and writes this library's outputs.
+//   3. For each n it runs torch_bench.py (PyTorch, torch.set_num_threads(n), OpenBLAS; with
+//      LD_PRELOAD=<--openblas> when given) on the same files, and compares its outputs here.
+//   4. It prints the table (and writes --json for tools/bench/update_readme.py).
+// Times: wall clock per call, median over N timed runs after a warm-up (>= 2 runs and >= 0.1 s),
+// N = clamp(budget / time of one run, min-runs, 2000). Exit status 1 when an output differs by
+// more than 1e-4, a thread count is not the one asked for, or PyTorch failed (unless --no-torch).
+#include "bench_common.hpp"
+#include "eigen_baseline.hpp"
+#include "onednn_rnn.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <type_traits>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#ifndef RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT
+#define RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT "torch_bench.py"
+#endif
+
+namespace {
+
+using bench::CaseData;
+using bench::CellKind;
+using bench::Index;
+using bench::Workload;
+
+constexpr double kTolerance = 1e-4;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+/// RTNeural's LSTM figures from the issue (ns per step, H = 8/16/32/64/128); not measured here.
+constexpr double kRtNeuralLstmNs[] = {93, 146, 309, 1315, 4177};
+
+struct Options {
+  bool worker = false;
+  std::vector<int> threads{1, 2};
+  std::vector<std::string> workloads;  // empty: all
+  double budget = 1.0;                 // seconds of timed runs per case and implementation
+  int minRuns = 15;
+  int maxRuns = 2000;
+  double streamRep = 0.01;  // seconds per streaming repetition
+  int streamReps = 31;
+  bool stream = true;
+  bool torch = true;
+  std::string python = "/usr/bin/python3";
+  std::string torchScript = RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT;
+  std::string openblas;
+  std::string json;
+  std::string dir;
+  bool keep = false;
+};
+
+// --- small helpers -------------------------------------------------------------------------------
+
+double wallSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double cpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return kNaN;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(s);
+  while (std::getline(in, item, sep)) out.push_back(item);
+  return out;
+}
+
+std::string shellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string jsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string jsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::ostringstream s;
+  s << std::setprecision(6) << v;
+  return s.str();
+}
+
+std::string caseName(const Workload& w, CellKind cell) {
+  return std::string(w.name) + "-" + bench::cellName(cell);
+}
+
+void writeFloats(const std::string& path, const float* data, std::size_t n) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(n * sizeof(float)));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::vector<float> readFloats(const std::string& path, std::size_t n) {
+  std::vector<float> v(n);
+  std::ifstream f(path, std::ios::binary);
+  f.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(n * sizeof(float)));
+  if (!f || f.peek() != std::char_traits<char>::eof())
+    throw std::runtime_error("cannot read " + std::to_string(n) + " floats from " + path);
+  return v;
+}
+
+double maxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return kInf;
+  double m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i]));
+    if (!(d <= m)) m = d;  // NaN propagates
+  }
+  return m;
+}
+
+std::vector<Workload> selectedWorkloads(const Options& o) {
+  std::vector<Workload> out;
+  for (const Workload& w : bench::kWorkloads)
+    if (o.workloads.empty() ||
+        std::find(o.workloads.begin(), o.workloads.end(), w.name) != o.workloads.end())
+      out.push_back(w);
+  return out;
+}
+
+bool runsAt(const Workload& w, int threads) { return threads == 1 || w.multiThreaded; }
+
+std::size_t outputSize(const Workload& w) {
+  return static_cast<std::size_t>(w.batch * w.time * w.units);
+}
+
+// --- the worker ------------------------------------------------------------------------------
+
+struct Impl {
+  const char* name;
+  std::function<void()> run;
+  int eigenThreads;  // Eigen::setNbThreads before each run
+  std::vector<double> wall;
+  double cpu = 0, wallTotal = 0, estimate = 0;
+};
+
+/// Warm-up, then `runs` rounds running every implementation once (interleaved: a disturbance
+/// of the machine hits all of them alike).
+void measure(std::vector<Impl>& impls, const Options& o) {
+  for (Impl& impl : impls) {
+    Eigen::setNbThreads(impl.eigenThreads);
+    const double start = wallSeconds();
+    double best = kInf;
+    for (int i = 0; i < 2 || wallSeconds() - start < 0.1; ++i) {
+      const double t0 = wallSeconds();
+      impl.run();
+      best = std::min(best, wallSeconds() - t0);
+    }
+    impl.estimate = best;
+  }
+  double mean = 0;
+  for (const Impl& impl : impls) mean += impl.estimate / static_cast<double>(impls.size());
+  const int runs = static_cast<int>(std::clamp(
+      std::ceil(o.budget / mean), static_cast<double>(o.minRuns), static_cast<double>(o.maxRuns)));
+  for (int r = 0; r < runs; ++r) {
+    for (Impl& impl : impls) {
+      Eigen::setNbThreads(impl.eigenThreads);
+      const double c0 = cpuSeconds(), t0 = wallSeconds();
+      impl.run();
+      const double t1 = wallSeconds(), c1 = cpuSeconds();
+      impl.wall.push_back(t1 - t0);
+      impl.wallTotal += t1 - t0;
+      impl.cpu += c1 - c0;
+    }
+  }
+}
+
+void report(const Impl& impl, const std::string& name, int threads) {
+  std::printf("time\t%s\t%s\t%d\t%.3f\t%.3f\t%zu\t%.2f\n", impl.name, name.c_str(), threads,
+              1e6 * median(impl.wall), 1e6 * *std::min_element(impl.wall.begin(), impl.wall.end()),
+              impl.wall.size(), impl.cpu / impl.wallTotal);
+}
+
+CaseData loadCase(const std::string& dir, const Workload& w, CellKind cell) {
+  const std::string base = dir + "/" + caseName(w, cell);
+  const std::size_t g = static_cast<std::size_t>(bench::gateCount(cell));
+  const std::size_t in = static_cast<std::size_t>(w.input), h = static_cast<std::size_t>(w.units);
+  CaseData d{cell, w, {}, {}, {}, {}};
+  d.x = readFloats(base + ".x.bin", static_cast<std::size_t>(w.batch * w.time) * in);
+  d.kernel = readFloats(base + ".kernel.bin", in * g * h);
+  d.recurrentKernel = readFloats(base + ".recurrent_kernel.bin", h * g * h);
+  d.bias = readFloats(base + ".bias.bin", static_cast<std::size_t>(bench::biasRows(cell)) * g * h);
+  return d;
+}
+
+void workerCase(const Options& o, int threads, const dnnl::engine& engine, const Workload& w,
+                CellKind cell) {
+  const std::string name = caseName(w, cell);
+  const CaseData d = loadCase(o.dir, w, cell);
+  std::vector<float> outRecurrent(outputSize(w)), outOneDnn(outputSize(w)), outEigen(outputSize(w));
+  bench::OneDnnRnn onednn(d, engine);
+  bench::EigenBaseline eigen(d);
+  bench::LayerOptions lo;
+  lo.units = w.units;
+  lo.threads = threads;
+  bench::withLayer<float>(cell, w.input, lo, [&](auto& layer) {
+    layer.setWeights(bench::layerWeights<float>(d));
+    recurrent::RNNResult<float> result;
+    const recurrent::SequenceView<float> x(d.x.data(), w.batch, w.time, w.input);
+    std::vector<Impl> impls;
+    // This library: its own `threads` option only; Eigen's OpenMP GEMM stays at 1 thread, as in
+    // a build without -fopenmp.
+    impls.push_back({"recurrent", [&] { layer.call(x, {}, result); }, 1, {}});
+    impls.push_back({"onednn", [&] { onednn.run(d.x.data(), outOneDnn.data()); }, 1, {}});
+    impls.push_back({"eigen", [&] { eigen.run(d.x.data(), outEigen.data()); }, threads, {}});
+    measure(impls, o);
+    std::copy(result.sequence.data(), result.sequence.data() + result.sequence.size(),
+              outRecurrent.begin());
+    for (const Impl& impl : impls) report(impl, name, threads);
+  });
+  std::printf("diff\tonednn\t%s\t%d\t%.3g\n", name.c_str(), threads,
+              maxAbsDiff(outOneDnn, outRecurrent));
+  std::printf("diff\teigen\t%s\t%d\t%.3g\n", name.c_str(), threads,
+              maxAbsDiff(outEigen, outRecurrent));
+  std::printf("info\tonednn_weights.%s\t%s\n", name.c_str(), onednn.weightsFormat());
+  writeFloats(o.dir + "/" + name + ".recurrent-t" + std::to_string(threads) + ".bin",
+              outRecurrent.data(), outRecurrent.size());
+  std::fflush(stdout);
+  std::fprintf(stderr, "  [%d thread%s] %s done\n", threads, threads == 1 ? "" : "s", name.c_str());
+}
+
+// TEMPORARY until RNN::step lands: detects it.
+template <class L, class S, class = void>
+struct HasStep : std::false_type {};
+template <class L, class S>
+struct HasStep<L, S, std::void_t<decltype(std::declval<L&>().step(recurrent::MatrixView<S>()))>>
+    : std::true_type {};
+
+/// One streaming step on `x[0]`; returns the new output. (Until RNN::step lands: a [1, 1, 1] call.)
+template <class Layer, class Scalar>
+const Scalar* streamStep(Layer& layer, const Scalar* x, recurrent::RNNResult<Scalar>& result) {
+  if constexpr (HasStep<Layer, Scalar>::value) {
+    return layer.step(recurrent::MatrixView<Scalar>(x, 1, 1)).data();
+  } else {
+    layer.call(recurrent::SequenceView<Scalar>(x, 1, 1, 1), {}, result);
+    return result.sequence.data();
+  }
+}
+
+/// Streaming: ns per step of a stateful LSTM fed one sample per call; also checks that 64 single
+/// steps equal one call on the same 64 samples.
+template <class Scalar, int Units, int InputDim>
+void streamCase(const Options& o, Index units, const char* sizes) {
+  const Workload w{"stream", 1, 4096, 1, units, false};
+  const CaseData d = bench::makeCaseData(CellKind::LSTM, w);
+  const std::vector<Scalar> x = bench::widen<Scalar>(d.x);
+  bench::LayerOptions lo;
+  lo.units = units;
+  lo.stateful = true;
+  bench::withLayer<Scalar, Units, InputDim>(CellKind::LSTM, 1, lo, [&](auto& layer) {
+    using Layer = std::remove_reference_t<decltype(layer)>;
+    layer.setWeights(bench::layerWeights<Scalar>(d));
+    Scalar sink = 0;
+    recurrent::RNNResult<Scalar> result;
+    auto step = [&](std::size_t t) { return streamStep(layer, &x[t], result); };
+    // Check: 64 steps == one call over the 64 samples.
+    const Index checkSteps = 64;
+    std::vector<Scalar> stepped;
+    layer.resetStates();
+    for (std::size_t t = 0; t < static_cast<std::size_t>(checkSteps); ++t) {
+      const Scalar* y = step(t);
+      stepped.insert(stepped.end(), y, y + units);
+    }
+    layer.resetStates();
+    layer.call(recurrent::SequenceView<Scalar>(x.data(), 1, checkSteps, 1), {}, result);
+    double diff = 0;
+    for (std::size_t i = 0; i < stepped.size(); ++i)
+      diff = std::max(diff, std::abs(static_cast<double>(stepped[i] - result.sequence.data()[i])));
+    layer.resetStates();
+
+    std::size_t t = 0;
+    auto runSteps = [&](long n) {
+      for (long i = 0; i < n; ++i) {
+        sink += *step(t);
+        t = (t + 1) & 4095U;
+      }
+    };
+    const double w0 = wallSeconds();
+    runSteps(2000);
+    const double perStep = (wallSeconds() - w0) / 2000.0;
+    const long k = static_cast<long>(std::clamp(o.streamRep / perStep, 1000.0, 1e7));
+    std::vector<double> ns;
+    for (int r = 0; r < o.streamReps; ++r) {
+      const double t0 = wallSeconds();
+      runSteps(k);
+      ns.push_back(1e9 * (wallSeconds() - t0) / static_cast<double>(k));
+    }
+    std::printf("stream\tLSTM\t%ld\t%s\t%s\t%.2f\t%d\t%ld\t%.3g\t%s\n", static_cast<long>(units),
+                std::is_same_v<Scalar, float> ? "float" : "double", sizes, median(ns), o.streamReps,
+                k, diff, HasStep<Layer, Scalar>::value ? "step" : "call");
+    if (!std::isfinite(static_cast<double>(sink))) std::printf("info\tsink\tnan\n");
+  });
+}
+
+template <class Scalar, int Units>
+void streamBoth(const Options& o) {
+  streamCase<Scalar, Eigen::Dynamic, Eigen::Dynamic>(o, Units, "dynamic");  // LSTM<Scalar>
+  streamCase<Scalar, Units, 1>(o, Units, "fixed");                          // LSTM<Scalar, H, 1>
+}
+
+int workerMain(const Options& o, int threads) {
+  Eigen::setNbThreads(1);
+  std::printf("info\tomp_max_threads\t%d\n", omp_get_max_threads());
+  std::printf("info\tcompiler\t%s\n", __VERSION__);
+  std::printf("info\teigen_version\t%d.%d.%d\n", EIGEN_WORLD_VERSION, EIGEN_MAJOR_VERSION,
+              EIGEN_MINOR_VERSION);
+  const dnnl::version_t* v = dnnl::version();
+  std::printf("info\tonednn_version\t%d.%d.%d\n", v->major, v->minor, v->patch);
+  std::fflush(stdout);
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  {
+    // oneDNN's verbose header states the threading runtime and the thread count it uses
+    // (`...,info,cpu,runtime:OpenMP,nthr:N`); the driver reads it from this process's stdout.
+    dnnl::set_verbose(1);
+    std::vector<float> a(16, 1.0f), b(16);
+    dnnl::memory::desc md({4, 4}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
+    dnnl::memory ma(md, engine, a.data()), mb(md, engine, b.data());
+    dnnl::stream s(engine);
+    dnnl::reorder(ma, mb).execute(s, ma, mb);
+    s.wait();
+    std::fflush(stdout);
+    dnnl::set_verbose(0);
+  }
+  for (const Workload& w : selectedWorkloads(o)) {
+    if (!runsAt(w, threads)) continue;
+    for (CellKind cell : bench::kCells) workerCase(o, threads, engine, w, cell);
+  }
+  if (o.stream && threads == 1) {
+    streamBoth<float, 8>(o);
+    streamBoth<float, 16>(o);
+    streamBoth<float, 32>(o);
+    streamBoth<float, 64>(o);
+    streamBoth<float, 128>(o);
+    streamBoth<double, 8>(o);
+    streamBoth<double, 16>(o);
+    streamBoth<double, 32>(o);
+    streamBoth<double, 64>(o);
+    streamBoth<double, 128>(o);
+  }
+  return 0;
+}
+
+// --- the driver ------------------------------------------------------------------------------
+
+struct Timing {
+  double medianUs = kNaN, minUs = kNaN, cpuPerWall = kNaN;
+  int runs = 0;
+};
+
+struct StreamRow {
+  Index units;
+  std::string scalar, sizes, via;
+  double ns, diff;
+};
+
+struct Results {
+  std::map<std::string, std::string> info;  // "t<n>.key" or "key"
+  std::map<std::string, Timing> times;      // "impl|case|threads"
+  std::map<std::string, double> diffs;      // "impl|case|threads"
+  std::vector<StreamRow> stream;
+  std::vector<std::string> problems;
+};
+
+std::string key(const std::string& impl, const std::string& name, int threads) {
+  return impl + "|" + name + "|" + std::to_string(threads);
+}
+
+std::string selfPath() {
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw std::runtime_error("cannot read /proc/self/exe");
+  return std::string(buf, static_cast<std::size_t>(n));
+}
+
+/// Runs `command` through the shell, parses the protocol lines of its stdout into `r`
+/// (`prefix` is the thread tag of info keys) and echoes the other lines. Returns the exit status.
+int runChild(const std::string& command, const std::string& prefix, Results& r) {
+  std::fflush(stdout);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run: " + command);
+  std::string line;
+  char buf[4096];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr) {
+    line += buf;
+    if (line.empty() || line.back() != '\n') continue;
+    line.pop_back();
+    const std::vector<std::string> f = split(line, '\t');
+    if (f.size() == 3 && f[0] == "info") {
+      r.info[prefix + f[1]] = f[2];
+    } else if (f.size() == 8 && f[0] == "time") {
+      Timing t;
+      t.medianUs = std::stod(f[4]);
+      t.minUs = std::stod(f[5]);
+      t.runs = std::stoi(f[6]);
+      t.cpuPerWall = std::stod(f[7]);
+      r.times[key(f[1], f[2], std::stoi(f[3]))] = t;
+    } else if (f.size() == 5 && f[0] == "diff") {
+      r.diffs[key(f[1], f[2], std::stoi(f[3]))] = std::stod(f[4]);
+    } else if (f.size() == 10 && f[0] == "stream") {
+      r.stream.push_back({std::stol(f[2]), f[3], f[4], f[9], std::stod(f[5]), std::stod(f[8])});
+    } else if (line.find("_verbose,info,cpu,") != std::string::npos) {
+      // oneDNN's verbose header: "<x>_verbose,info,cpu,runtime:OpenMP,nthr:2", "...,isa:..."
+      const std::size_t nthr = line.find("nthr:");
+      if (nthr != std::string::npos) r.info[prefix + "onednn_nthr"] = line.substr(nthr + 5);
+      const std::size_t rt = line.find("runtime:");
+      if (rt != std::string::npos)
+        r.info[prefix + "onednn_runtime"] = split(line.substr(rt + 8), ',')[0];
+      const std::size_t isa = line.find("isa:");
+      if (isa != std::string::npos) r.info[prefix + "onednn_isa"] = line.substr(isa + 4);
+    } else if (line.find("_verbose,") == std::string::npos) {
+      std::cout << line << "\n";
+    }
+    line.clear();
+  }
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+void writeData(const Options& o) {
+  std::ofstream m(o.dir + "/manifest.json");
+  m << "{\n  \"budget_seconds\": " << o.budget << ",\n  \"min_runs\": " << o.minRuns
+    << ",\n  \"max_runs\": " << o.maxRuns << ",\n  \"cases\": [";
+  bool first = true;
+  for (const Workload& w : selectedWorkloads(o)) {
+    for (CellKind cell : bench::kCells) {
+      const CaseData d = bench::makeCaseData(cell, w);
+      const std::string name = caseName(w, cell), base = o.dir + "/" + name;
+      writeFloats(base + ".x.bin", d.x.data(), d.x.size());
+      writeFloats(base + ".kernel.bin", d.kernel.data(), d.kernel.size());
+      writeFloats(base + ".recurrent_kernel.bin", d.recurrentKernel.data(),
+                  d.recurrentKernel.size());
+      writeFloats(base + ".bias.bin", d.bias.data(), d.bias.size());
+      m << (first ? "\n" : ",\n") << "    {\"name\": " << jsonString(name)
+        << ", \"workload\": " << jsonString(w.name)
+        << ", \"cell\": " << jsonString(bench::cellName(cell)) << ", \"batch\": " << w.batch
+        << ", \"time\": " << w.time << ", \"input\": " << w.input << ", \"units\": " << w.units
+        << ", \"gates\": " << bench::gateCount(cell) << ", \"bias_rows\": " << bench::biasRows(cell)
+        << ", \"multi_threaded\": " << (w.multiThreaded ? "true" : "false") << "}";
+      first = false;
+    }
+  }
+  m << "\n  ]\n}\n";
+  if (!m) throw std::runtime_error("cannot write the manifest");
+}
+
+std::string fmt(double v, int precision = 1) {
+  if (!std::isfinite(v)) return "-";
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(precision) << v;
+  return s.str();
+}
+
+std::string workloadLabel(const Workload& w) {
+  std::ostringstream s;
+  s << w.name << " (" << w.batch << "," << w.time << "," << w.input << "," << w.units << ")";
+  return s.str();
+}
+
+void printTables(const Options& o, const Results& r) {
+  std::cout << "\nmedian wall time per call in microseconds; ratio = other / recurrent (> 1: "
+               "recurrent is faster); max|diff| = max abs difference of the output sequence "
+               "from recurrent's\n\n";
+  std::cout << std::left << std::setw(20) << "workload (B,T,I,H)" << std::setw(10) << "cell"
+            << std::right << std::setw(4) << "thr" << std::setw(13) << "recurrent" << std::setw(11)
+            << "oneDNN" << std::setw(11) << "PyTorch" << std::setw(11) << "Eigen" << std::setw(10)
+            << "oneDNN/r" << std::setw(10) << "Torch/r" << std::setw(10) << "Eigen/r"
+            << "   max|diff| oneDNN/Torch/Eigen\n";
+  for (int threads : o.threads) {
+    for (const Workload& w : selectedWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        auto us = [&](const char* impl) {
+          auto it = r.times.find(key(impl, name, threads));
+          return it == r.times.end() ? kNaN : it->second.medianUs;
+        };
+        auto diff = [&](const char* impl) {
+          auto it = r.diffs.find(key(impl, name, threads));
+          if (it == r.diffs.end()) return std::string("-");
+          std::ostringstream s;
+          s << std::setprecision(2) << it->second;
+          return s.str();
+        };
+        const double rec = us("recurrent");
+        std::cout << std::left << std::setw(20) << workloadLabel(w) << std::setw(10)
+                  << bench::cellName(cell) << std::right << std::setw(4) << threads << std::setw(13)
+                  << fmt(rec) << std::setw(11) << fmt(us("onednn")) << std::setw(11)
+                  << fmt(us("torch")) << std::setw(11) << fmt(us("eigen")) << std::setw(10)
+                  << fmt(us("onednn") / rec, 2) << std::setw(10) << fmt(us("torch") / rec, 2)
+                  << std::setw(10) << fmt(us("eigen") / rec, 2) << "   " << diff("onednn") << " / "
+                  << diff("torch") << " / " << diff("eigen") << "\n";
+      }
+    }
+  }
+  if (!r.stream.empty()) {
+    std::cout << "\nstreaming: stateful LSTM, one sample (B = 1, I = 1) per call, median ns per "
+                 "step; RTNeural = fixed reference figures (not measured here)\n\n";
+    std::cout << std::setw(6) << "H" << std::setw(14) << "float dyn" << std::setw(14)
+              << "float fixed" << std::setw(14) << "double dyn" << std::setw(14) << "double fixed"
+              << std::setw(12) << "RTNeural" << std::setw(22) << "RTNeural/float fixed"
+              << "\n";
+    for (std::size_t i = 0; i < std::size(bench::kStreamUnits); ++i) {
+      const Index h = bench::kStreamUnits[i];
+      auto ns = [&](const char* scalar, const char* sizes) {
+        for (const StreamRow& s : r.stream)
+          if (s.units == h && s.scalar == scalar && s.sizes == sizes) return s.ns;
+        return kNaN;
+      };
+      std::cout << std::setw(6) << h << std::setw(14) << fmt(ns("float", "dynamic"))
+                << std::setw(14) << fmt(ns("float", "fixed")) << std::setw(14)
+                << fmt(ns("double", "dynamic")) << std::setw(14) << fmt(ns("double", "fixed"))
+                << std::setw(12) << fmt(kRtNeuralLstmNs[i], 0) << std::setw(22)
+                << fmt(kRtNeuralLstmNs[i] / ns("float", "fixed"), 2) << "\n";
+    }
+  }
+}
+
+void writeJson(const Options& o, const Results& r) {
+  std::ofstream j(o.json);
+  j << "{\n  \"tolerance\": " << kTolerance << ",\n  \"budget_seconds\": " << o.budget
+    << ",\n  \"min_runs\": " << o.minRuns << ",\n  \"max_runs\": " << o.maxRuns
+    << ",\n  \"stream_reps\": " << o.streamReps << ",\n  \"threads\": [";
+  for (std::size_t i = 0; i < o.threads.size(); ++i) j << (i ? ", " : "") << o.threads[i];
+  j << "],\n  \"info\": {";
+  bool first = true;
+  for (const auto& [k, v] : r.info) {
+    j << (first ? "\n" : ",\n") << "    " << jsonString(k) << ": " << jsonString(v);
+    first = false;
+  }
+  j << "\n  },\n  \"rows\": [";
+  first = true;
+  for (int threads : o.threads) {
+    for (const Workload& w : selectedWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        j << (first ? "\n" : ",\n") << "    {\"workload\": " << jsonString(w.name)
+          << ", \"batch\": " << w.batch << ", \"time\": " << w.time << ", \"input\": " << w.input
+          << ", \"units\": " << w.units << ", \"cell\": " << jsonString(bench::cellName(cell))
+          << ", \"threads\": " << threads;
+        for (const char* impl : {"recurrent", "onednn", "torch", "eigen"}) {
+          auto t = r.times.find(key(impl, name, threads));
+          auto d = r.diffs.find(key(impl, name, threads));
+          j << ", " << jsonString(impl)
+            << ": {\"median_us\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.medianUs)
+            << ", \"min_us\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.minUs)
+            << ", \"runs\": " << (t == r.times.end() ? 0 : t->second.runs) << ", \"cpu_per_wall\": "
+            << jsonNumber(t == r.times.end() ? kNaN : t->second.cpuPerWall)
+            << ", \"max_abs_diff\": " << jsonNumber(d == r.diffs.end() ? kNaN : d->second) << "}";
+        }
+        j << "}";
+        first = false;
+      }
+    }
+  }
+  j << "\n  ],\n  \"stream\": [";
+  first = true;
+  for (const StreamRow& s : r.stream) {
+    j << (first ? "\n" : ",\n") << "    {\"cell\": \"LSTM\", \"units\": " << s.units
+      << ", \"scalar\": " << jsonString(s.scalar) << ", \"sizes\": " << jsonString(s.sizes)
+      << ", \"ns_per_step\": " << jsonNumber(s.ns) << ", \"max_abs_diff\": " << jsonNumber(s.diff)
+      << ", \"via\": " << jsonString(s.via) << "}";
+    first = false;
+  }
+  j << "\n  ],\n  \"rtneural_lstm_ns\": {";
+  for (std::size_t i = 0; i < std::size(bench::kStreamUnits); ++i)
+    j << (i ? ", " : "") << "\"" << bench::kStreamUnits[i] << "\": " << kRtNeuralLstmNs[i];
+  j << "},\n  \"problems\": [";
+  for (std::size_t i = 0; i < r.problems.size(); ++i)
+    j << (i ? ", " : "") << jsonString(r.problems[i]);
+  j << "]\n}\n";
+  if (!j) throw std::runtime_error("cannot write " + o.json);
+}
+
+int driverMain(Options o) {
+  bool ownDir = false;
+  if (o.dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+                          "/recurrent-side-by-side-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    o.dir = pattern;
+    ownDir = true;
+  }
+  std::cout << "side_by_side: data in " << o.dir << "\n";
+  writeData(o);
+  Results r;
+  const std::string self = selfPath();
+  std::ostringstream common;
+  common << " --dir " << shellQuote(o.dir) << " --budget " << o.budget << " --min-runs "
+         << o.minRuns << " --max-runs " << o.maxRuns << " --stream-rep " << o.streamRep
+         << " --stream-reps " << o.streamReps << (o.stream ? "" : " --no-stream");
+  if (!o.workloads.empty()) {
+    common << " --workloads ";
+    for (std::size_t i = 0; i < o.workloads.size(); ++i)
+      common << (i ? "," : "") << shellQuote(o.workloads[i]);
+  }
+  for (int threads : o.threads) {
+    const std::string n = std::to_string(threads), prefix = "t" + n + ".";
+    std::cout << "== this library, oneDNN, Eigen with " << n << " thread(s) (OMP_NUM_THREADS=" << n
+              << ")\n";
+    const int rc = runChild(
+        "OMP_NUM_THREADS=" + n + " " + shellQuote(self) + " --worker --threads " + n + common.str(),
+        prefix, r);
+    if (rc != 0)
+      r.problems.push_back("worker with " + n + " thread(s) exited with " + std::to_string(rc));
+    if (r.info[prefix + "omp_max_threads"] != n)
+      r.problems.push_back("worker " + n +
+                           ": omp_get_max_threads() = " + r.info[prefix + "omp_max_threads"]);
+    if (r.info[prefix + "onednn_nthr"] != n)
+      r.problems.push_back("worker " + n +
+                           ": oneDNN reports nthr:" + r.info[prefix + "onednn_nthr"]);
+  }
+  if (o.torch) {
+    for (int threads : o.threads) {
+      const std::string n = std::to_string(threads), prefix = "t" + n + ".";
+      std::cout << "== PyTorch with " << n << " thread(s)\n";
+      std::string cmd = "OMP_NUM_THREADS=" + n + " ";
+      if (!o.openblas.empty()) cmd += "LD_PRELOAD=" + shellQuote(o.openblas) + " ";
+      cmd += shellQuote(o.python) + " " + shellQuote(o.torchScript) + " --dir " +
+             shellQuote(o.dir) + " --threads " + n;
+      const int rc = runChild(cmd, prefix, r);
+      if (rc != 0) {
+        r.problems.push_back("PyTorch with " + n + " thread(s) exited with " + std::to_string(rc));
+        continue;
+      }
+      if (r.info[prefix + "torch_threads"] != n)
+        r.problems.push_back("PyTorch " + n +
+                             ": torch.get_num_threads() = " + r.info[prefix + "torch_threads"]);
+      for (const Workload& w : selectedWorkloads(o)) {
+        if (!runsAt(w, threads)) continue;
+        for (CellKind cell : bench::kCells) {
+          const std::string name = caseName(w, cell);
+          if (r.times.count(key("torch", name, threads)) == 0) continue;  // no such cell
+          const std::vector<float> ours =
+              readFloats(o.dir + "/" + name + ".recurrent-t" + n + ".bin", outputSize(w));
+          const std::vector<float> theirs =
+              readFloats(o.dir + "/" + name + ".torch-t" + n + ".bin", outputSize(w));
+          r.diffs[key("torch", name, threads)] = maxAbsDiff(theirs, ours);
+        }
+      }
+    }
+  }
+  // This library with n threads must give what it gives with 1.
+  for (int threads : o.threads) {
+    if (threads == 1 || std::find(o.threads.begin(), o.threads.end(), 1) == o.threads.end())
+      continue;
+    for (const Workload& w : selectedWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell), base = o.dir + "/" + name;
+        const double d = maxAbsDiff(
+            readFloats(base + ".recurrent-t" + std::to_string(threads) + ".bin", outputSize(w)),
+            readFloats(base + ".recurrent-t1.bin", outputSize(w)));
+        r.diffs[key("recurrent", name, threads)] = d;
+        if (!(d <= kTolerance))
+          r.problems.push_back(name + ": recurrent with " + std::to_string(threads) +
+                               " threads differs from 1 thread by " + std::to_string(d));
+      }
+    }
+  }
+  for (const auto& [k, d] : r.diffs)
+    if (!(d <= kTolerance))
+      r.problems.push_back(k + ": max |diff| " + std::to_string(d) + " > 1e-4");
+  for (const StreamRow& s : r.stream)
+    if (!(s.diff <= kTolerance))
+      r.problems.push_back("stream H" + std::to_string(s.units) + " " + s.scalar + " " + s.sizes +
+                           ": steps differ from one call by " + std::to_string(s.diff));
+
+  printTables(o, r);
+  std::cout << "\n";
+  for (const auto& [k, v] : r.info)
+    if (k.find("onednn_weights.") == std::string::npos) std::cout << k << ": " << v << "\n";
+  if (!o.json.empty()) {
+    writeJson(o, r);
+    std::cout << "results: " << o.json << "\n";
+  }
+  if (ownDir && !o.keep) {
+    std::filesystem::remove_all(o.dir);
+  }
+  for (const std::string& p : r.problems) std::cout << "PROBLEM: " << p << "\n";
+  return r.problems.empty() ? 0 : 1;
+}
+
+Options parse(int argc, char** argv, int& threadsOut) {
+  Options o;
+  threadsOut = 1;
+  auto need = [&](int& i) -> std::string {
+    if (i + 1 >= argc) throw std::runtime_error(std::string(argv[i]) + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--worker") {
+      o.worker = true;
+    } else if (a == "--threads") {
+      o.threads.clear();
+      for (const std::string& t : split(need(i), ',')) o.threads.push_back(std::stoi(t));
+      threadsOut = o.threads.empty() ? 1 : o.threads.front();
+    } else if (a == "--workloads") {
+      o.workloads = split(need(i), ',');
+    } else if (a == "--budget") {
+      o.budget = std::stod(need(i));
+    } else if (a == "--min-runs") {
+      o.minRuns = std::stoi(need(i));
+    } else if (a == "--max-runs") {
+      o.maxRuns = std::stoi(need(i));
+    } else if (a == "--stream-rep") {
+      o.streamRep = std::stod(need(i));
+    } else if (a == "--stream-reps") {
+      o.streamReps = std::stoi(need(i));
+    } else if (a == "--no-stream") {
+      o.stream = false;
+    } else if (a == "--no-torch") {
+      o.torch = false;
+    } else if (a == "--python") {
+      o.python = need(i);
+    } else if (a == "--torch-script") {
+      o.torchScript = need(i);
+    } else if (a == "--openblas") {
+      o.openblas = need(i);
+    } else if (a == "--json") {
+      o.json = need(i);
+    } else if (a == "--dir") {
+      o.dir = need(i);
+    } else if (a == "--keep") {
+      o.keep = true;
+    } else if (a == "--quick") {
+      o.budget = 0.01;
+      o.minRuns = 3;
+      o.streamRep = 0.001;
+      o.streamReps = 5;
+    } else if (a == "--help" || a == "-h") {
+      std::cout << "usage: side_by_side [--threads 1,2] [--workloads W1,...] [--budget S] "
+                   "[--min-runs N] [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] "
+                   "[--no-torch] [--no-stream] [--json FILE] [--dir DIR] [--keep] [--quick]\n";
+      std::exit(0);
+    } else {
+      throw std::runtime_error("unknown argument " + a);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    int threads = 1;
+    const Options o = parse(argc, argv, threads);
+    if (o.worker) {
+      if (o.dir.empty()) throw std::runtime_error("--worker needs --dir");
+      return workerMain(o, threads);
+    }
+    return driverMain(o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "side_by_side: %s\n", e.what());
+    return 2;
+  }
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""PyTorch's side of the side-by-side benchmark (run by side_by_side; needs Debian's python3-torch,
+i.e. the system interpreter, and numpy).
+
+Reads the cases that side_by_side wrote into --dir (manifest.json, raw little-endian float32 .bin
+files in TF.js layout), runs each with nn.LSTM / nn.GRU (reset-after; TF.js's reset-before GRU has
+no PyTorch counterpart and is skipped) / nn.RNN(tanh) under torch.no_grad() with
+torch.set_num_threads(--threads), batch_first, and writes:
+  - <case>.torch-t<threads>.bin: the full output sequence [B, T, H] (side_by_side compares it),
+  - on stdout, tab-separated lines: `info <key> <value>` and
+    `time torch <case> <threads> <median_us> <min_us> <runs> <cpu_per_wall>`.
+Timing: wall clock per call, warm-up (>= 2 calls and >= 0.1 s), then N calls with
+N = clamp(budget / time of one call, min_runs, max_runs) from the manifest; median.
+
+It also checks which BLAS the process has mapped after a matrix product (/proc/self/maps) and
+exits with status 3 unless it is OpenBLAS (--any-blas to allow another one).
+"""
+import argparse
+import ctypes
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+
+def info(key, value):
+    print(f"info\t{key}\t{value}", flush=True)
+
+
+def mapped_libraries(pattern_words):
+    found = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            parts = line.split()
+            if len(parts) >= 6:
+                path = parts[5]
+                name = os.path.basename(path)
+                if any(word in name for word in pattern_words):
+                    found.add(path)
+    return sorted(found)
+
+
+def check_blas(allow_any):
+    a = torch.randn(256, 256)
+    (a @ a).sum().item()  # make sure the BLAS is loaded and used
+    blas = mapped_libraries(("blas", "mkl", "lapack"))
+    info("torch_blas_mapped", " ".join(blas) if blas else "none")
+    openblas = [p for p in blas if "openblas" in os.path.basename(p)]
+    real = [os.path.realpath(p) for p in openblas]
+    info("torch_blas", "OpenBLAS " + (real[0] if real else "") if openblas else "not OpenBLAS")
+    if openblas:
+        try:
+            lib = ctypes.CDLL(openblas[0])  # already mapped: same handle
+            lib.openblas_get_config.restype = ctypes.c_char_p
+            info("openblas_config", lib.openblas_get_config().decode())
+            info("openblas_threads", lib.openblas_get_num_threads())
+        except (OSError, AttributeError) as e:
+            info("openblas_config", f"unavailable ({e})")
+    elif not allow_any:
+        print("torch_bench: PyTorch did not load OpenBLAS (mapped: %s); install "
+              "libopenblas0-openmp or run with LD_PRELOAD=<openblas libblas.so.3>" % blas,
+              file=sys.stderr)
+        sys.exit(3)
+
+
+def load(directory, name, what, count):
+    data = np.fromfile(os.path.join(directory, f"{name}.{what}.bin"), dtype="<f4")
+    if data.size != count:
+        raise RuntimeError(f"{name}.{what}.bin: {data.size} floats, expected {count}")
+    return torch.from_numpy(data.astype(np.float32))
+
+
+def build(case, directory):
+    """The PyTorch module with the case's TF.js-layout weights, or None (no counterpart)."""
+    cell, name = case["cell"], case["name"]
+    i, h, g = case["input"], case["units"], case["gates"]
+    kernel = load(directory, name, "kernel", i * g * h).reshape(i, g * h)
+    recurrent = load(directory, name, "recurrent_kernel", h * g * h).reshape(h, g * h)
+    bias = load(directory, name, "bias", case["bias_rows"] * g * h).reshape(case["bias_rows"], g * h)
+    if cell == "LSTM":  # gates i, f, c(g), o: the same order in both
+        module = torch.nn.LSTM(i, h, batch_first=True)
+        w_ih, w_hh, b_ih, b_hh = kernel.T, recurrent.T, bias[0], torch.zeros(g * h)
+    elif cell == "GRU-ra":  # TF.js z, r, h -> PyTorch r, z, n; bias rows: input, recurrent
+        module = torch.nn.GRU(i, h, batch_first=True)
+
+        def reorder(m):  # [.., 3H] blocks z, r, h -> r, z, h
+            return torch.cat([m[..., h:2 * h], m[..., :h], m[..., 2 * h:]], dim=-1)
+
+        w_ih, w_hh = reorder(kernel).T, reorder(recurrent).T
+        b_ih, b_hh = reorder(bias[0]), reorder(bias[1])
+    elif cell == "SimpleRNN":
+        module = torch.nn.RNN(i, h, nonlinearity="tanh", batch_first=True)
+        w_ih, w_hh, b_ih, b_hh = kernel.T, recurrent.T, bias[0], torch.zeros(h)
+    else:
+        return None  # "GRU": reset gate before the product, not in PyTorch
+    with torch.no_grad():
+        module.weight_ih_l0.copy_(w_ih.contiguous())
+        module.weight_hh_l0.copy_(w_hh.contiguous())
+        module.bias_ih_l0.copy_(b_ih.contiguous())
+        module.bias_hh_l0.copy_(b_hh.contiguous())
+    module.eval()
+    return module
+
+
+def cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(fn, budget, min_runs, max_runs):
+    start = time.perf_counter()
+    best = math.inf
+    calls = 0
+    while calls < 2 or time.perf_counter() - start < 0.1:
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        calls += 1
+    runs = int(min(max(math.ceil(budget / best), min_runs), max_runs))
+    walls, cpu = [], 0.0
+    for _ in range(runs):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        fn()
+        t1, c1 = time.perf_counter(), cpu_seconds()
+        walls.append(t1 - t0)
+        cpu += c1 - c0
+    walls.sort()
+    n = len(walls)
+    med = walls[n // 2] if n % 2 else 0.5 * (walls[n // 2 - 1] + walls[n // 2])
+    return med, walls[0], runs, cpu / sum(walls)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--any-blas", action="store_true")
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    info("torch_version", torch.__version__)
+    info("torch_threads", torch.get_num_threads())
+    parallel = torch.__config__.parallel_info().splitlines()
+    info("torch_parallel", "; ".join(line.strip() for line in parallel if "threads()" in line))
+    check_blas(args.any_blas)
+
+    with open(os.path.join(args.dir, "manifest.json")) as f:
+        manifest = json.load(f)
+    ops_reported = False
+    for case in manifest["cases"]:
+        if args.threads != 1 and not case["multi_threaded"]:
+            continue
+        module = build(case, args.dir)
+        if module is None:
+            continue
+        name = case["name"]
+        b, t, i, h = case["batch"], case["time"], case["input"], case["units"]
+        x = load(args.dir, name, "x", b * t * i).reshape(b, t, i)
+        with torch.no_grad():
+            if not ops_reported:  # which ATen ops run (BLAS addmm/mm, or a oneDNN RNN)
+                with torch.autograd.profiler.profile() as prof:
+                    module(x)
+                info("torch_ops", " ".join(sorted({e.key for e in prof.key_averages()})))
+                ops_reported = True
+            out = module(x)[0]
+            out.contiguous().numpy().astype("<f4").tofile(
+                os.path.join(args.dir, f"{name}.torch-t{args.threads}.bin"))
+            med, best, runs, util = measure(lambda: module(x), manifest["budget_seconds"],
+                                            manifest["min_runs"], manifest["max_runs"])
+        print(f"time\ttorch\t{name}\t{args.threads}\t{med * 1e6:.3f}\t{best * 1e6:.3f}\t{runs}"
+              f"\t{util:.2f}", flush=True)
+        print(f"  [{args.threads} thread{'s' if args.threads != 1 else ''}] {name} done (PyTorch)",
+              file=sys.stderr, flush=True)
+    info("torch_threads_end", torch.get_num_threads())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The performance numbers in one command: installs what is missing, builds the benchmarks in
+# Release, runs the side-by-side runner (this library, oneDNN, PyTorch and a plain-Eigen baseline
+# on the same inputs, 1 and 2 threads, plus streaming), prints the table and regenerates the
+# README's performance section (between <!-- perf-table:begin --> and <!-- perf-table:end -->).
+#
+#   scripts/bench.sh                      # everything (about 10-15 minutes on 2 cores)
+#   scripts/bench.sh --no-readme          # measure and print, leave README.md alone
+#   scripts/bench.sh -- --workloads W1,W2 --quick   # arguments after -- go to side_by_side
+#
+# Build: build/bench, GCC by default (CXX=clang++ to change), CMAKE_BUILD_TYPE=Release with
+# CMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" (the benchmark targets add -O3), for this
+# library, the Eigen baseline and the runner alike. BENCH_JOBS (default 1) sets the build jobs.
+# The results JSON is build/bench/side_by_side.json. README.md is rewritten only when the run
+# passed its checks (outputs agree within 1e-4, thread counts as asked, PyTorch ran).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+update_readme=1
+runner_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-readme) update_readme=0 ;;
+    --) shift; runner_args=("$@"); break ;;
+    *) echo "bench.sh: unknown argument $1 (runner arguments go after --)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+# --- dependencies ----------------------------------------------------------------------------
+bash scripts/install-deps.sh
+bench_packages=(libbenchmark-dev libdnnl-dev python3-torch libopenblas0-openmp)
+missing=()
+for pkg in "${bench_packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "bench.sh: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ "$(id -u)" -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo_cmd=(sudo)
+    else
+      echo "bench.sh: not root and no sudo; install these yourself: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    --no-install-recommends "${missing[@]}"
+fi
+
+# PyTorch is Debian's python3-torch: the system interpreter, not whatever python3 is first on
+# PATH. Its BLAS must be OpenBLAS: preload the OpenMP OpenBLAS libblas.so.3 whatever the
+# libblas.so.3 alternative points to (torch_bench.py checks what is mapped and says so).
+torch_python=/usr/bin/python3
+openblas_lib="$(dpkg -L libopenblas0-openmp | grep -E '/openblas-openmp/libblas\.so\.3$' | head -n1 || true)"
+if [[ -z "$openblas_lib" ]]; then
+  echo "bench.sh: libopenblas0-openmp has no libblas.so.3" >&2
+  exit 1
+fi
+
+# --- build -------------------------------------------------------------------------------------
+cxx="${CXX:-g++}"
+extra_flags=""
+if [[ "$("$cxx" -dumpversion 2>/dev/null | cut -d. -f1)" == "12" ]] && "$cxx" --version | grep -q GCC; then
+  # GCC 12 bug 105593: false (maybe-)uninitialized warnings inside its own AVX-512 intrinsic
+  # headers (Eigen's packet maths with -march=native on AVX-512 machines). Fixed in GCC 13.
+  extra_flags="-Wno-maybe-uninitialized -Wno-uninitialized"
+fi
+build_dir=build/bench
+nice -n 10 cmake -S . -B "$build_dir" -G Ninja \
+  -DCMAKE_CXX_COMPILER="$cxx" \
+  -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="$extra_flags" \
+  -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" \
+  -DRECURRENT_BUILD_BENCHMARKS=ON \
+  -DRECURRENT_BUILD_TESTS=OFF \
+  -DRECURRENT_BUILD_EXAMPLES=OFF \
+  -DRECURRENT_INSTALL=OFF
+nice -n 10 cmake --build "$build_dir" --parallel "${BENCH_JOBS:-1}" --target bench_layers side_by_side
+
+# --- run ---------------------------------------------------------------------------------------
+results="$build_dir/side_by_side.json"
+rm -f "$results"
+status=0
+"$build_dir/benchmarks/side_by_side/side_by_side" \
+  --python "$torch_python" --openblas "$openblas_lib" --json "$results" \
+  "${runner_args[@]}" || status=$?
+if [[ $status -ne 0 ]]; then
+  echo "bench.sh: side_by_side reported problems (exit $status); README.md left as it is" >&2
+  exit "$status"
+fi
+if [[ $update_readme -eq 1 ]]; then
+  python3 tools/bench/update_readme.py --results "$results" --build-dir "$build_dir" \
+    --readme README.md
+fi
+echo "bench.sh: done (Google Benchmark suite: $build_dir/benchmarks/bench_layers)"

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Regenerates the README's performance section from the side-by-side runner's results.
+
+    python3 tools/bench/update_readme.py --results build/bench/side_by_side.json \
+        --build-dir build/bench [--readme README.md] [--print]
+
+Rewrites only what lies between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->`. When the
+markers are missing they are added: into the body of an existing "## Performance" section, else as
+a new "## Performance" section before "## Documentation" (or at the end). Python 3 standard
+library only. The machine facts come from lscpu, /etc/os-release and the build's CMakeCache.txt.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+
+BEGIN = "<!-- perf-table:begin -->"
+END = "<!-- perf-table:end -->"
+CELLS = {
+    "LSTM": "LSTM",
+    "GRU": "GRU (reset before, TF.js)",
+    "GRU-ra": "GRU (reset after)",
+    "SimpleRNN": "SimpleRNN",
+}
+
+
+def run(cmd):
+    try:
+        return subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def cpu_description():
+    fields = {}
+    for line in run(["lscpu"]).splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            fields.setdefault(k.strip(), v.strip())
+    model = fields.get("Model name", "unknown CPU")
+    cpus = fields.get("CPU(s)", str(os.cpu_count()))
+    threads_per_core = fields.get("Thread(s) per core", "?")
+    hypervisor = fields.get("Hypervisor vendor")
+    text = f"{model}, {cpus} logical CPUs ({threads_per_core} thread(s) per core)"
+    if hypervisor:
+        text += f", virtual machine ({hypervisor})"
+    flags = fields.get("Flags", "").split()
+    isa = [f for f in ("avx2", "avx512f", "amx_tile") if f in flags]
+    if isa:
+        text += "; " + ", ".join(isa)
+    return text
+
+
+def os_description():
+    name = "unknown OS"
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return f"{name}, Linux {os.uname().release}"
+
+
+def cmake_cache(build_dir):
+    cache = {}
+    try:
+        with open(os.path.join(build_dir, "CMakeCache.txt")) as f:
+            for line in f:
+                m = re.match(r"^([A-Za-z0-9_]+):[A-Z]+=(.*)$", line.rstrip("\n"))
+                if m:
+                    cache[m.group(1)] = m.group(2)
+    except OSError:
+        pass
+    return cache
+
+
+def us(v):
+    if v is None:
+        return "–"
+    if v >= 100:
+        return f"{v:,.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def ratio(other, ours):
+    if other is None or ours is None or ours <= 0:
+        return "–"
+    return f"{other / ours:.2f}"
+
+
+def median_of(row, impl):
+    entry = row.get(impl) or {}
+    return entry.get("median_us")
+
+
+def render(results, build_dir):
+    info = results.get("info", {})
+    cache = cmake_cache(build_dir)
+    compiler = cache.get("CMAKE_CXX_COMPILER", "c++")
+    version = run([compiler, "--version"]).splitlines()
+    compiler_text = version[0] if version else compiler
+    flags = " ".join(x for x in (cache.get("CMAKE_CXX_FLAGS", ""),
+                                 cache.get("CMAKE_CXX_FLAGS_RELEASE", "")) if x)
+    threads = results.get("threads", [1, 2])
+    t1 = "t1."
+    lines = []
+    add = lines.append
+    add(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d} with "
+        "`bash scripts/bench.sh` (regenerates this section).")
+    add("")
+    add(f"- **Machine**: {cpu_description()}; {os_description()}.")
+    add(f"- **Compiler**: {compiler_text}; flags `{flags} -O3` for this library and the Eigen "
+        f"baseline (Eigen {info.get(t1 + 'eigen_version', '3.4')}).")
+    add(f"- **oneDNN** {info.get(t1 + 'onednn_version', '?')} (Debian `libdnnl-dev`, "
+        f"{info.get(t1 + 'onednn_runtime', '?')} runtime; ISA in use: "
+        f"{info.get(t1 + 'onednn_isa', '?')}).")
+    blas = info.get(t1 + "torch_blas", "?")
+    blas_short = "OpenBLAS" if blas.startswith("OpenBLAS") else blas
+    config = info.get(t1 + "openblas_config", "")
+    add(f"- **PyTorch** {info.get(t1 + 'torch_version', '?')} (Debian `python3-torch`), BLAS "
+        f"loaded: {blas_short} (`{os.path.basename(blas.split()[-1]) if blas else '?'}`"
+        + (f", {config}" if config else "") + ", checked in `/proc/self/maps`).")
+    thread_checks = []
+    for n in threads:
+        p = f"t{n}."
+        thread_checks.append(
+            f"{n}: oneDNN nthr {info.get(p + 'onednn_nthr', '?')}, PyTorch "
+            f"{info.get(p + 'torch_threads', '?')}, OpenBLAS {info.get(p + 'openblas_threads', '?')}")
+    add(f"- **Method**: float32, full output sequence, inference, zero initial state; the same "
+        f"inputs and weights (uniform, ±1/√H weights, ±1 inputs) for every implementation; gate "
+        f"activations sigmoid/tanh everywhere. Wall time per call, **median of N timed calls** "
+        f"after a warm-up (≥ 2 calls and ≥ 0.1 s), N = clamp({results.get('budget_seconds')} s / "
+        f"time of one call, {results.get('min_runs')}, {results.get('max_runs')}); this library, "
+        f"oneDNN and Eigen run interleaved call by call in one process, PyTorch in its own. "
+        f"Threads: {', '.join(str(n) for n in threads)}, one process per count with "
+        f"`OMP_NUM_THREADS` set (in effect — {'; '.join(thread_checks)}); this library uses its "
+        f"`threads` option, Eigen its OpenMP GEMM, PyTorch `torch.set_num_threads`.")
+    diffs = {}
+    for row in results.get("rows", []):
+        for impl in ("onednn", "torch", "eigen"):
+            d = (row.get(impl) or {}).get("max_abs_diff")
+            if d is not None:
+                diffs[impl] = max(diffs.get(impl, 0.0), d)
+    add(f"- **Agreement**: largest |difference| of any output sequence from this library's: "
+        f"oneDNN {diffs.get('onednn', float('nan')):.1e}, PyTorch "
+        f"{diffs.get('torch', float('nan')):.1e}, Eigen {diffs.get('eigen', float('nan')):.1e} "
+        f"(limit {results.get('tolerance', 1e-4):g}).")
+    add("")
+    add("Ratios are other / recurrent: **> 1 means this library is faster**. "
+        "PyTorch has no reset-before GRU (–).")
+    add("")
+    add("| workload (B, T, I, H) | cell | threads | recurrent µs | oneDNN µs | PyTorch µs | "
+        "Eigen µs | oneDNN / rec. | PyTorch / rec. | Eigen / rec. |")
+    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for row in results.get("rows", []):
+        rec = median_of(row, "recurrent")
+        one, tor, eig = (median_of(row, k) for k in ("onednn", "torch", "eigen"))
+        add(f"| {row['workload']} ({row['batch']}, {row['time']}, {row['input']}, {row['units']}) "
+            f"| {CELLS.get(row['cell'], row['cell'])} | {row['threads']} | {us(rec)} | {us(one)} | "
+            f"{us(tor)} | {us(eig)} | {ratio(one, rec)} | {ratio(tor, rec)} | {ratio(eig, rec)} |")
+    stream = results.get("stream", [])
+    if stream:
+        ref = results.get("rtneural_lstm_ns", {})
+        add("")
+        add(f"Streaming: a stateful LSTM fed one sample per call (B = 1, I = 1), ns per step, "
+            f"median of {results.get('stream_reps')} repetitions of ≥ 1000 steps. Run-time sizes "
+            "= `LSTM<float>`, compile-time = `LSTM<float, H, 1>`. RTNeural: the reference figures "
+            "of the issue (not measured here, other machine); ratio = RTNeural / this library's "
+            "float compile-time layer.")
+        add("")
+        add("| H | float, run-time sizes | float, compile-time | double, run-time | "
+            "double, compile-time | RTNeural (reference) | RTNeural / rec. |")
+        add("|--:|--:|--:|--:|--:|--:|--:|")
+        units = sorted({s["units"] for s in stream})
+        for h in units:
+            def ns(scalar, sizes):
+                for s in stream:
+                    if s["units"] == h and s["scalar"] == scalar and s["sizes"] == sizes:
+                        return s["ns_per_step"]
+                return None
+            r = ref.get(str(h))
+            fixed = ns("float", "fixed")
+            add(f"| {h} | {us(ns('float', 'dynamic'))} | {us(fixed)} | "
+                f"{us(ns('double', 'dynamic'))} | {us(ns('double', 'fixed'))} | "
+                f"{us(r)} | {ratio(r, fixed)} |")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite(readme_text, body):
+    block = f"{BEGIN}\n{body}{END}"
+    if BEGIN in readme_text and END in readme_text:
+        start = readme_text.index(BEGIN)
+        end = readme_text.index(END, start) + len(END)
+        return readme_text[:start] + block + readme_text[end:]
+    m = re.search(r"^## Performance[^\n]*\n", readme_text, flags=re.M)
+    if m:
+        nxt = re.search(r"^## ", readme_text[m.end():], flags=re.M)
+        stop = m.end() + nxt.start() if nxt else len(readme_text)
+        return readme_text[:m.end()] + "\n" + block + "\n\n" + readme_text[stop:]
+    section = f"## Performance\n\n{block}\n\n"
+    m = re.search(r"^## Documentation", readme_text, flags=re.M)
+    if m:
+        return readme_text[:m.start()] + section + readme_text[m.start():]
+    return readme_text.rstrip("\n") + "\n\n" + section
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", required=True, help="side_by_side --json output")
+    parser.add_argument("--build-dir", required=True, help="the benchmark build (CMakeCache.txt)")
+    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--print", action="store_true", help="print the section, write nothing")
+    args = parser.parse_args()
+    with open(args.results) as f:
+        results = json.load(f)
+    body = render(results, args.build_dir)
+    if args.print:
+        sys.stdout.write(body)
+        return
+    with open(args.readme, encoding="utf-8") as f:
+        text = f.read()
+    new = rewrite(text, body)
+    with open(args.readme, "w", encoding="utf-8") as f:
+        f.write(new)
+    print(f"update_readme: {args.readme} performance section regenerated "
+          f"({'changed' if new != text else 'unchanged'})")
+
+
+if __name__ == "__main__":
+    main()
