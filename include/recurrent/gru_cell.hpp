@@ -186,12 +186,12 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   void blend(const Scalar* hf, Index ldf, Rows<Scalar> next) {
     using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
     const Index u = this->units_;
-    for (Index b = 0; b < next.rows(); ++b) {
+    this->forRows(next.rows(), [&](Index b) {
       Scalar* a = gates_.data() + b * 3 * u;
       this->activateRow(this->activation_, a + 2 * u, u);
       const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
       Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
-    }
+    });
   }
 
   Activation recurrentActivation_;

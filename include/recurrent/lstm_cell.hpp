@@ -104,7 +104,7 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
     using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
     const Index u = this->units_;
     const bool together = this->isElementwise(recurrentActivation_);
-    for (Index b = 0; b < gates_.rows(); ++b) {
+    this->forRows(gates_.rows(), [&](Index b) {
       Scalar* a = gates_.data() + b * 4 * u;
       if (together) {  // i and f share one pass
         this->activateRow(recurrentActivation_, a, 2 * u);
@@ -121,7 +121,7 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
       h = c;
       this->activateRow(this->activation_, h.data(), u);
       h *= o;
-    }
+    });
   }
 
   Activation recurrentActivation_;

@@ -162,12 +162,20 @@ decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dr
   return d2(std::false_type{});
 }
 
-/// Validates a `[batch, time]` mask. Masks are exactly `[batch, time]` (see docs).
-template <class Scalar>
-void checkMask(const std::string& who, const MatrixView<Scalar>& mask, Index batch, Index time) {
+/// `who` itself, or `who()` when it is a callable (built only when an error is raised).
+inline const std::string& whoString(const std::string& who) { return who; }
+template <class F>
+std::string whoString(const F& who) {
+  return who();
+}
+
+/// Validates a `[batch, time]` mask. Masks are exactly `[batch, time]` (see docs). `who` is the
+/// raiser's name or a callable returning it.
+template <class Scalar, class Who>
+void checkMask(const Who& who, const MatrixView<Scalar>& mask, Index batch, Index time) {
   if (mask.empty()) return;
   if (mask.rows() != batch || mask.cols() != time)
-    raiseShape(who, "mask", std::vector<Index>{batch, time},
+    raiseShape(whoString(who), "mask", std::vector<Index>{batch, time},
                std::vector<Index>{mask.rows(), mask.cols()});
 }
 

@@ -36,6 +36,7 @@
 #include <recurrent/activations.hpp>
 #include <recurrent/detail/checks.hpp>
 #include <recurrent/detail/gemm.hpp>
+#include <recurrent/detail/thread_team.hpp>
 #include <recurrent/dropout.hpp>
 #include <recurrent/errors.hpp>
 #include <recurrent/initializers.hpp>
@@ -184,6 +185,9 @@ class RNNCell {
                             recurrentDropout_, rng);
   }
   bool dropoutActive() const { return inputMask_.active() || recurrentMask_.active(); }
+  /// Threads that share this cell's products (nullptr: the calling thread only). The layer owns
+  /// the team; see `RNNLayerOptions::threads`.
+  void setThreadTeam(detail::ThreadTeam* team) { team_ = team; }
   const DropoutMask<Scalar>& inputDropoutMask() const { return inputMask_; }
   const DropoutMask<Scalar>& recurrentDropoutMask() const { return recurrentMask_; }
 
@@ -210,14 +214,37 @@ class RNNCell {
   }
   /// Applies `a` to columns `[col, col + width)` of every row of `m`, one row at a time (for an
   /// elementwise `a`, neighbouring gates that share it can be passed as one block).
-  static void activateColumns(Activation a, Matrix<Scalar>& m, Index col, Index width) {
-    for (Index r = 0; r < m.rows(); ++r) activateRow(a, m.data() + r * m.cols() + col, width);
+  void activateColumns(Activation a, Matrix<Scalar>& m, Index col, Index width) const {
+    forRows(m.rows(), [&](Index r) { activateRow(a, m.data() + r * m.cols() + col, width); });
   }
-  /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major.
-  static void gemm(Index rows, const Scalar* a, Index lda, const detail::PackedMatrix<Scalar>& b,
-                   const Scalar* add, Index ldadd, Scalar* c, Index ldc) {
-    detail::packedGemm(rows, a, lda, b, add, ldadd, c, ldc);
+  /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major. Split by
+  /// column panels across the team when the product is large enough to pay for it.
+  void gemm(Index rows, const Scalar* a, Index lda, const detail::PackedMatrix<Scalar>& b,
+            const Scalar* add, Index ldadd, Scalar* c, Index ldc) const {
+    if (team_ == nullptr || rows * b.rows() * b.cols() < kParallelWork || b.panels() < 2) {
+      detail::packedGemm(rows, a, lda, b, add, ldadd, c, ldc);
+      return;
+    }
+    auto part = [&](int index, int count) {
+      const auto range = detail::splitRange(b.panels(), index, count);
+      detail::packedGemm(rows, a, lda, b, add, ldadd, c, ldc, range.first, range.second);
+    };
+    team_->run(part);
   }
+  /// Calls `f(row)` for every row in `[0, rows)`, split across the team for large blocks.
+  template <class F>
+  void forRows(Index rows, F&& f) const {
+    if (team_ == nullptr || rows < 2 || rows * units_ < kParallelRows) {
+      for (Index r = 0; r < rows; ++r) f(r);
+      return;
+    }
+    auto part = [&](int index, int count) {
+      const auto range = detail::splitRange(rows, index, count);
+      for (Index r = range.first; r < range.second; ++r) f(r);
+    };
+    team_->run(part);
+  }
+
   /// Packs the kernel and (through `Derived::packRecurrent`) the recurrent kernel; called
   /// whenever the weights change.
   void repack() {
@@ -230,6 +257,9 @@ class RNNCell {
   void maskedRecurrent(const Prev& h, Index g, Matrix<Scalar>& dst) const {
     dst.array() = h.array() * recurrentMask_[g].array();
   }
+
+  static constexpr Index kParallelWork = Index{1} << 18;  // multiply-adds worth two threads
+  static constexpr Index kParallelRows = 4096;            // gate values worth two threads
 
   Index units_ = 0;
   Index inputDim_ = 0;
@@ -246,7 +276,8 @@ class RNNCell {
   detail::PackedMatrix<Scalar> packedKernel_;     // kernel_, packed for the input projection
   detail::PackedMatrix<Scalar> packedRecurrent_;  // the recurrent kernel (or its z,r part)
   DropoutMask<Scalar> inputMask_, recurrentMask_;
-  Matrix<Scalar> maskedInput_;  // scratch for input dropout
+  Matrix<Scalar> maskedInput_;          // scratch for input dropout
+  detail::ThreadTeam* team_ = nullptr;  // set by the layer for multi-threaded calls
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ struct RNNLayerOptions {
   bool unroll = false;           ///< accepted for TF.js compatibility; has no effect
   Index inputDim = 0;            ///< features; > 0 builds the layer at construction
   MaskedOutput maskedOutput = MaskedOutput::RepeatPrevious;  ///< Keras: `Zeros`
+  /// Threads that share each step of the built-in cells (extension; 1 = the calling thread).
+  /// Large layers only (small products stay on one thread); results are bitwise the same.
+  int threads = 1;
 };
 
 /// Arguments of the RNN layer (TF.js `RNNLayerArgs`).
@@ -59,6 +62,12 @@ template <class T>
 struct CellScalar<T, std::void_t<typename T::Scalar>> {
   using type = typename T::Scalar;
 };
+template <class T, class = void>
+struct HasThreadTeam : std::false_type {};
+template <class T>
+struct HasThreadTeam<
+    T, std::void_t<decltype(std::declval<T&>().setThreadTeam(std::declval<ThreadTeam*>()))>>
+    : std::true_type {};
 }  // namespace detail
 
 /**
@@ -73,7 +82,11 @@ struct CellScalar<T, std::void_t<typename T::Scalar>> {
  * Output shapes (`computeOutputShape`): `[batch, units]`, or `[batch, time, units]` with
  * `returnSequences`; states `[batch, stateSize[i]]`.
  *
- * Not thread-safe: a layer owns its workspace; use one layer per thread.
+ * `step` is the streaming form of `call` for stateful layers: one time step of `[batch,
+ * features]` inputs, nothing allocated after the first step with a given batch.
+ *
+ * Not thread-safe: a layer owns its workspace; use one layer per thread. (`threads > 1` makes the
+ * layer use helper threads of its own inside a call.)
  */
 template <class Cell>
 class RNN {
@@ -93,6 +106,13 @@ class RNN {
   Result call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args = {});
   /// Same, into `out` (reuses its storage: no allocation when shapes repeat).
   void call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out);
+
+  /// Streaming (stateful layers): one time step for every sample, `x` is `[batch, features]`.
+  /// Same result as `call` on `[batch, 1, features]` without mask or dropout; returns the new
+  /// output `[batch, units]`, a view into the stored states valid until the next call.
+  /// @throws StateError if the layer is not stateful or the batch changes; ShapeError for the
+  /// wrong feature count.
+  ConstRows<Scalar> step(MatrixView<Scalar> x);
 
   /// Creates the weights for `inputDim` features (done by the first call otherwise).
   void build(Index inputDim);
@@ -140,6 +160,7 @@ class RNN {
   Matrix<Scalar> stored_;           // stateful: packed stored states [batch, sum(widths)]
   Matrix<Scalar> state_, scratch_;  // packed states of the running call
   Matrix<Scalar> projection_;       // [batch·time, projectionSize]
+  detail::TeamHandle team_;         // helper threads (threads > 1)
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +172,12 @@ RNN<Cell>::RNN(Cell cell, const RNNLayerArgs& args)
     : cell_(std::move(cell)),
       args_(args),
       name_(args.name.empty() ? "rnn" : args.name),
-      rng_(args.seed ? *args.seed : RandomEngine::nextDefaultSeed()) {
+      rng_(args.seed ? *args.seed : RandomEngine::nextDefaultSeed()),
+      widths_(cell_.stateSize()) {
+  if (args.threads < 1) {
+    detail::raise<ConfigError>(where("constructor"),
+                               "threads: expected >= 1, got " + std::to_string(args.threads));
+  }
   if (args.inputDim > 0) build(args.inputDim);
 }
 
@@ -170,7 +196,7 @@ auto RNN<Cell>::getInitialState(SequenceView<Scalar> inputs) const -> std::vecto
 template <class Cell>
 void RNN<Cell>::checkStates(const char* method, const std::vector<MatrixView<Scalar>>& states,
                             Index batch) const {
-  const std::vector<Index> widths = cell_.stateSize();
+  const std::vector<Index>& widths = widths_;
   if (states.size() != widths.size()) {
     detail::raise<ShapeError>(where(method), "initialState: the layer has " +
                                                  std::to_string(widths.size()) + " state(s) " +
@@ -209,8 +235,7 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                            "] (the layer was built for " + std::to_string(cell_.inputDim()) +
                            " features), got " + detail::shapeString({batch, time, features}));
   }
-  detail::checkMask(where("call"), args.mask, batch, time);
-  widths_ = cell_.stateSize();
+  detail::checkMask([&] { return where("call"); }, args.mask, batch, time);
   Index total = 0;
   for (Index w : widths_) total += w;
 
@@ -244,6 +269,7 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
   if (args_.stateful && statefulBatch_ < 0) statefulBatch_ = batch;
 
   // Input projection of every (sample, step) row at once.
+  if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
   cell_.prepare(batch);
   cell_.generateDropoutMasks(batch, args.training, rng_);
   const bool dropout = cell_.dropoutActive();
@@ -281,6 +307,49 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
        off += static_cast<std::size_t>(widths_[i]), ++i)
     out.states[i] = state_.middleCols(static_cast<Index>(off), widths_[i]);
   if (args_.stateful) stored_ = state_;
+}
+
+template <class Cell>
+ConstRows<typename RNN<Cell>::Scalar> RNN<Cell>::step(MatrixView<Scalar> x) {
+  const Index batch = x.rows(), features = x.cols();
+  if (!args_.stateful) {
+    detail::raise<StateError>(where("step"),
+                              "step() streams a stateful layer: construct it with stateful = true");
+  }
+  if (!cell_.built()) {
+    if (features < 1 || x.empty())
+      detail::raise<ShapeError>(where("step"), "x: expected [batch, features >= 1], got " +
+                                                   detail::shapeString({batch, features}));
+    build(features);
+  }
+  if (features != cell_.inputDim() || batch < 1) {
+    detail::raise<ShapeError>(where("step"), "x: expected shape [batch, " +
+                                                 std::to_string(cell_.inputDim()) + "], got " +
+                                                 detail::shapeString({batch, features}));
+  }
+  const Index width = stored_.cols() > 0 ? stored_.cols() : cell_.stateWidth();
+  if (statefulBatch_ < 0) {
+    statefulBatch_ = batch;
+    stored_.setZero(batch, width);
+  } else if (batch != statefulBatch_) {
+    detail::raise<StateError>(where("step"), "stateful layer: expected batch size " +
+                                                 std::to_string(statefulBatch_) + ", got " +
+                                                 std::to_string(batch));
+  }
+  if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
+  cell_.prepare(batch);
+  const Index projWidth = cell_.projectionSize();
+  projection_.resize(batch, projWidth);
+  scratch_.resize(batch, width);
+  cell_.template projectInputs<false>(
+      ConstRows<Scalar>(x.data(), batch, features, Eigen::OuterStride<>(features)),
+      Rows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)), 1);
+  cell_.template step<false>(
+      ConstRows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)),
+      ConstRows<Scalar>(stored_.data(), batch, width, Eigen::OuterStride<>(width)),
+      Rows<Scalar>(scratch_.data(), batch, width, Eigen::OuterStride<>(width)));
+  stored_.swap(scratch_);
+  return ConstRows<Scalar>(stored_.data(), batch, cell_.units(), Eigen::OuterStride<>(width));
 }
 
 template <class Cell>

@@ -61,8 +61,9 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
     }
     this->gemm(prev.rows(), h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(),
                next.data(), next.outerStride());
-    for (Index b = 0; b < next.rows(); ++b)
+    this->forRows(next.rows(), [&](Index b) {
       this->activateRow(this->activation_, next.data() + b * next.outerStride(), u);
+    });
   }
 
  private:

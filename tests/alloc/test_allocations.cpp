@@ -1,0 +1,183 @@
+// Proof that the hot paths allocate nothing: after a first call with a given shape, `call()`
+// (every built-in cell, float and double, masks, goBackwards, initial states, stateful, two
+// threads) and the streaming `step()` make zero heap allocations.
+//
+// Two independent detectors, both armed only inside `NoAllocation` windows:
+//   - EIGEN_RUNTIME_NO_MALLOC (set for this executable by tests/CMakeLists.txt): any Eigen
+//     allocation asserts;
+//   - a replaced global operator new that counts (std::vector, std::string, std::thread, ...).
+// This is its own executable because both change global behaviour.
+#include "support/catch.hpp"
+#include "support/random_data.hpp"
+#include <recurrent/recurrent.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#ifndef EIGEN_RUNTIME_NO_MALLOC
+#error "tests/CMakeLists.txt builds this test with EIGEN_RUNTIME_NO_MALLOC"
+#endif
+
+// GCC pairs the inlined replacement new (malloc) with free() and warns of a mismatch it invented.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+namespace {
+std::atomic<long> gAllocations{0};
+std::atomic<bool> gCounting{false};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  if (gCounting.load(std::memory_order_relaxed)) gAllocations.fetch_add(1);
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t size) { return operator new(size); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+using recurrent::Index;
+using recurrent::Matrix;
+using recurrent::MatrixView;
+using recurrent::Sequence;
+
+/// Counts operator-new calls and forbids Eigen allocations while alive.
+class NoAllocation {
+ public:
+  NoAllocation() {
+    gAllocations.store(0);
+    Eigen::internal::set_is_malloc_allowed(false);
+    gCounting.store(true);
+  }
+  ~NoAllocation() { stop(); }
+  long stop() {
+    gCounting.store(false);
+    Eigen::internal::set_is_malloc_allowed(true);
+    return gAllocations.load();
+  }
+};
+
+template <class Scalar>
+Sequence<Scalar> input(Index batch, Index time, Index features) {
+  return recurrent_test::randomSequence<Scalar>(batch, time, features, 7);
+}
+
+struct Shape {
+  Index batch, time, features, units;
+};
+const Shape kShapes[] = {{1, 6, 1, 8}, {3, 5, 4, 7}, {8, 4, 16, 40}};
+
+template <class Layer, class Args>
+void checkLayer(Args args) {
+  using Scalar = typename Layer::Scalar;
+  for (const Shape& s : kShapes) {
+    for (int variant = 0; variant < 4; ++variant) {
+      Args a = args;
+      a.units = s.units;
+      a.returnSequences = variant % 2 == 0;
+      a.goBackwards = variant == 1;
+      a.stateful = variant == 3;
+      Layer layer(a);
+      const Sequence<Scalar> x = input<Scalar>(s.batch, s.time, s.features);
+      Matrix<Scalar> mask = Matrix<Scalar>::Ones(s.batch, s.time);
+      mask(0, s.time - 1) = 0;
+      std::vector<Matrix<Scalar>> init;
+      for (Index w : layer.stateSize()) init.push_back(Matrix<Scalar>::Constant(s.batch, w, 0.5));
+      recurrent::CallArgs<Scalar> callArgs;
+      if (variant == 2) {
+        callArgs.mask = mask;
+        for (const auto& m : init) callArgs.initialState.emplace_back(m);
+      }
+      recurrent::RNNResult<Scalar> out;
+      layer.call(x, callArgs, out);  // first call with this shape: may allocate
+      long count = 0;
+      {
+        NoAllocation window;
+        for (int i = 0; i < 3; ++i) layer.call(x, callArgs, out);
+        count = window.stop();
+      }
+      INFO("units " << s.units << " batch " << s.batch << " variant " << variant);
+      CHECK(count == 0);
+      CHECK(std::isfinite(static_cast<double>(out.lastOutput(0, 0))));
+    }
+  }
+}
+
+template <class Layer, class Args>
+void checkStreaming(Args a, Index units, Index features, Index batch) {
+  using Scalar = typename Layer::Scalar;
+  a.units = units;
+  a.stateful = true;
+  Layer layer(a);
+  const Matrix<Scalar> x = recurrent_test::randomMatrix<Scalar>(batch, features, 3);
+  Scalar sum = layer.step(x)(0, 0);  // first step: sizes the workspace
+  long count = 0;
+  {
+    NoAllocation window;
+    for (int i = 0; i < 100; ++i) sum += layer.step(x)(0, 0);
+    count = window.stop();
+  }
+  INFO("units " << units << " batch " << batch);
+  CHECK(count == 0);
+  CHECK(std::isfinite(static_cast<double>(sum)));
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("call() allocates nothing after the first call with a shape", "[alloc]", float,
+                   double) {
+  using S = TestType;
+  recurrent::LSTMArgs lstm;
+  checkLayer<recurrent::LSTM<S>>(lstm);
+  recurrent::GRUArgs gru;
+  checkLayer<recurrent::GRU<S>>(gru);
+  gru.resetAfter = true;
+  checkLayer<recurrent::GRU<S>>(gru);
+  recurrent::SimpleRNNArgs simple;
+  checkLayer<recurrent::SimpleRNN<S>>(simple);
+  // softmax gates take the row-at-a-time path
+  lstm.recurrentActivation = recurrent::ActivationKind::Softmax;
+  checkLayer<recurrent::LSTM<S>>(lstm);
+}
+
+TEMPLATE_TEST_CASE("call() with two threads allocates nothing after the first call", "[alloc]",
+                   float, double) {
+  using S = TestType;
+  recurrent::LSTMArgs a;
+  a.threads = 2;
+  a.units = 96;
+  a.returnSequences = true;
+  recurrent::LSTM<S> layer(a);
+  const Sequence<S> x = input<S>(16, 6, 64);
+  recurrent::RNNResult<S> out;
+  layer.call(x, {}, out);  // starts the helper thread
+  long count = 0;
+  {
+    NoAllocation window;
+    for (int i = 0; i < 3; ++i) layer.call(x, {}, out);
+    count = window.stop();
+  }
+  CHECK(count == 0);
+}
+
+TEMPLATE_TEST_CASE("step() streams without allocating", "[alloc]", float, double) {
+  using S = TestType;
+  for (Index units : {8, 16, 33, 128}) {
+    checkStreaming<recurrent::LSTM<S>>(recurrent::LSTMArgs{}, units, 1, 1);
+    checkStreaming<recurrent::GRU<S>>(recurrent::GRUArgs{}, units, 1, 1);
+    checkStreaming<recurrent::SimpleRNN<S>>(recurrent::SimpleRNNArgs{}, units, 1, 1);
+  }
+  checkStreaming<recurrent::LSTM<S>>(recurrent::LSTMArgs{}, 24, 5, 3);
+  recurrent::GRUArgs resetAfter;
+  resetAfter.resetAfter = true;
+  checkStreaming<recurrent::GRU<S>>(resetAfter, 16, 2, 1);
+  // compile-time sizes, small (fixed-size storage) and large (heap storage)
+  checkStreaming<recurrent::LSTM<S, 8, 1>>(recurrent::LSTMArgs{}, 8, 1, 1);
+  checkStreaming<recurrent::LSTM<S, 128, 1>>(recurrent::LSTMArgs{}, 128, 1, 1);
+}
