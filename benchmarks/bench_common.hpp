@@ -12,7 +12,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -154,22 +153,12 @@ struct LayerOptions {
   int threads = 1;        ///< `RNNLayerOptions::threads`
 };
 
-// TEMPORARY until RNNLayerOptions::threads lands.
-template <class A, class = void>
-struct HasThreads : std::false_type {};
-template <class A>
-struct HasThreads<A, std::void_t<decltype(std::declval<A&>().threads)>> : std::true_type {};
-
 template <class Args>
 void configure(Args& args, const LayerOptions& o) {
   args.units = o.units;
   args.returnSequences = true;
   args.stateful = o.stateful;
-  if constexpr (HasThreads<Args>::value) {
-    args.threads = o.threads;
-  } else if (o.threads != 1) {
-    throw std::runtime_error("this version of the library has no RNNLayerOptions::threads");
-  }
+  args.threads = o.threads;
   args.activation = recurrent::ActivationKind::Tanh;
   if constexpr (!std::is_same_v<Args, recurrent::SimpleRNNArgs>)
     args.recurrentActivation = recurrent::ActivationKind::Sigmoid;

@@ -53,13 +53,6 @@ void layerBenchmark(benchmark::State& state, CellKind cell, Workload w, int thre
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-// TEMPORARY until RNN::step lands: detects it.
-template <class L, class S, class = void>
-struct HasStep : std::false_type {};
-template <class L, class S>
-struct HasStep<L, S, std::void_t<decltype(std::declval<L&>().step(recurrent::MatrixView<S>()))>>
-    : std::true_type {};
-
 template <class Scalar, int Units, int InputDim>
 void streamBenchmark(benchmark::State& state, CellKind cell, Index units) {
   // The per-sample input: a fixed stream of 4096 values, cycled.
@@ -70,22 +63,12 @@ void streamBenchmark(benchmark::State& state, CellKind cell, Index units) {
   options.units = units;
   options.stateful = true;
   bench::withLayer<Scalar, Units, InputDim>(cell, 1, options, [&](auto& layer) {
-    using Layer = std::remove_reference_t<decltype(layer)>;
     layer.setWeights(bench::layerWeights<Scalar>(data));
     std::size_t t = 0;
-    if constexpr (HasStep<Layer, Scalar>::value) {
-      for (auto _ : state) {
-        auto y = layer.step(recurrent::MatrixView<Scalar>(&x[t], 1, 1));
-        benchmark::DoNotOptimize(y.data());
-        t = (t + 1) & 4095U;
-      }
-    } else {
-      recurrent::RNNResult<Scalar> out;
-      for (auto _ : state) {
-        layer.call(recurrent::SequenceView<Scalar>(&x[t], 1, 1, 1), {}, out);
-        benchmark::DoNotOptimize(out.sequence.data());
-        t = (t + 1) & 4095U;
-      }
+    for (auto _ : state) {
+      auto y = layer.step(recurrent::MatrixView<Scalar>(&x[t], 1, 1));
+      benchmark::DoNotOptimize(y.data());
+      t = (t + 1) & 4095U;
     }
   });
   state.SetItemsProcessed(state.iterations());

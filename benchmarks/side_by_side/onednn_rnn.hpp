@@ -15,8 +15,10 @@
 
 #include "bench_common.hpp"
 
+#include <algorithm>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -106,7 +108,8 @@ class OneDnnRnn {
     scratchpad_ = dnnl::memory(pd.scratchpad_desc(), engine_);
     src_ = dnnl::memory(srcLayer, engine_, nullptr);
     dst_ = dnnl::memory(dstLayer, engine_, nullptr);
-    weightsFormat_ = describe(pd.weights_layer_desc());
+    weightsFormat_ = describe(pd.weights_layer_desc()) + " / " + describe(pd.weights_iter_desc());
+    implementation_ = pd.impl_info_str();
   }
 
   /// x: [B, T, I]; out: [B, T, H]. The timed part.
@@ -122,8 +125,10 @@ class OneDnnRnn {
     stream_.wait();
   }
 
-  /// "packed" when oneDNN chose its packed GEMM format for the weights, else the format tag.
-  const char* weightsFormat() const { return weightsFormat_; }
+  /// The layouts oneDNN chose for the input and recurrent weights (see `describe`).
+  const std::string& weightsFormat() const { return weightsFormat_; }
+  /// The implementation oneDNN chose (e.g. "brgemm:avx512_core"; "ref" would be its slow path).
+  const std::string& implementation() const { return implementation_; }
 
  private:
   dnnl::memory toPrimitiveLayout(const dnnl::memory::dims& dims, tag userTag,
@@ -136,8 +141,26 @@ class OneDnnRnn {
     return converted;
   }
 
-  static const char* describe(const dnnl::memory::desc& md) {
-    return md.data.format_kind == dnnl_format_kind_rnn_packed ? "packed" : "plain";
+  /// oneDNN-style format tag of a memory descriptor ("abcde" = ldigo; capitals and a suffix
+  /// such as "64e" for blocked dimensions), or "rnn_packed".
+  static std::string describe(const dnnl::memory::desc& md) {
+    const dnnl_memory_desc_t& d = md.data;
+    if (d.format_kind == dnnl_format_kind_rnn_packed) return "rnn_packed";
+    if (d.format_kind != dnnl_blocked) return "other";
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    std::vector<int> order(static_cast<std::size_t>(d.ndims));
+    for (int i = 0; i < d.ndims; ++i) order[static_cast<std::size_t>(i)] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int x, int y) { return b.strides[x] > b.strides[y]; });
+    std::string tag;
+    for (int i : order) {
+      bool blocked = false;
+      for (int k = 0; k < b.inner_nblks; ++k) blocked = blocked || b.inner_idxs[k] == i;
+      tag += static_cast<char>((blocked ? 'A' : 'a') + i);
+    }
+    for (int k = 0; k < b.inner_nblks; ++k)
+      tag += std::to_string(b.inner_blks[k]) + static_cast<char>('a' + b.inner_idxs[k]);
+    return tag;
   }
 
   dnnl::engine engine_;
@@ -146,7 +169,7 @@ class OneDnnRnn {
   Workload w_;
   dnnl::primitive primitive_;
   dnnl::memory src_, dst_, weightsLayer_, weightsIter_, bias_, scratchpad_;
-  const char* weightsFormat_ = "";
+  std::string weightsFormat_, implementation_;
 };
 
 }  // namespace bench

@@ -12,9 +12,9 @@
 //      float32 files plus manifest.json into a temporary directory.
 //   2. For each thread count n it runs itself as a worker (`--worker`) with OMP_NUM_THREADS=n:
 //      the worker loads the files, runs this library (`threads = n`), oneDNN (OpenMP, n threads)
-//      and the Eigen baseline (Eigen's OpenMP GEMM, Eigen::setNbThreads(n)) interleaved round by
-//      round, reports median times and the max |difference| of oneDNN's and Eigen's output
-//      sequences from this library's, and writes this library's outputs.
+//      and the Eigen baseline (Eigen's OpenMP GEMM, Eigen::setNbThreads(n)), one after the other
+//      for each case, reports median times and the max |difference| of oneDNN's and Eigen's
+//      output sequences from this library's, and writes this library's outputs.
 //   3. For each n it runs torch_bench.py (PyTorch, torch.set_num_threads(n), OpenBLAS; with
 //      LD_PRELOAD=<--openblas> when given) on the same files, and compares its outputs here.
 //   4. It prints the table (and writes --json for tools/bench/update_readme.py).
@@ -192,49 +192,41 @@ std::size_t outputSize(const Workload& w) {
 
 // --- the worker ------------------------------------------------------------------------------
 
-struct Impl {
-  const char* name;
-  std::function<void()> run;
-  int eigenThreads;  // Eigen::setNbThreads before each run
+struct Timed {
   std::vector<double> wall;
-  double cpu = 0, wallTotal = 0, estimate = 0;
+  double cpu = 0, wallTotal = 0;
 };
 
-/// Warm-up, then `runs` rounds running every implementation once (interleaved: a disturbance
-/// of the machine hits all of them alike).
-void measure(std::vector<Impl>& impls, const Options& o) {
-  for (Impl& impl : impls) {
-    Eigen::setNbThreads(impl.eigenThreads);
-    const double start = wallSeconds();
-    double best = kInf;
-    for (int i = 0; i < 2 || wallSeconds() - start < 0.1; ++i) {
-      const double t0 = wallSeconds();
-      impl.run();
-      best = std::min(best, wallSeconds() - t0);
-    }
-    impl.estimate = best;
+/// One implementation on its own (no interleaving: threads left spinning by one implementation
+/// must not eat into the next one's time): warm-up (>= 2 runs and >= 0.1 s), then
+/// N = clamp(budget / fastest warm-up run, minRuns, maxRuns) timed runs.
+template <class F>
+Timed measure(const Options& o, F&& run) {
+  const double start = wallSeconds();
+  double best = kInf;
+  for (int i = 0; i < 2 || wallSeconds() - start < 0.1; ++i) {
+    const double t0 = wallSeconds();
+    run();
+    best = std::min(best, wallSeconds() - t0);
   }
-  double mean = 0;
-  for (const Impl& impl : impls) mean += impl.estimate / static_cast<double>(impls.size());
   const int runs = static_cast<int>(std::clamp(
-      std::ceil(o.budget / mean), static_cast<double>(o.minRuns), static_cast<double>(o.maxRuns)));
+      std::ceil(o.budget / best), static_cast<double>(o.minRuns), static_cast<double>(o.maxRuns)));
+  Timed t;
   for (int r = 0; r < runs; ++r) {
-    for (Impl& impl : impls) {
-      Eigen::setNbThreads(impl.eigenThreads);
-      const double c0 = cpuSeconds(), t0 = wallSeconds();
-      impl.run();
-      const double t1 = wallSeconds(), c1 = cpuSeconds();
-      impl.wall.push_back(t1 - t0);
-      impl.wallTotal += t1 - t0;
-      impl.cpu += c1 - c0;
-    }
+    const double c0 = cpuSeconds(), t0 = wallSeconds();
+    run();
+    const double t1 = wallSeconds(), c1 = cpuSeconds();
+    t.wall.push_back(t1 - t0);
+    t.wallTotal += t1 - t0;
+    t.cpu += c1 - c0;
   }
+  return t;
 }
 
-void report(const Impl& impl, const std::string& name, int threads) {
-  std::printf("time\t%s\t%s\t%d\t%.3f\t%.3f\t%zu\t%.2f\n", impl.name, name.c_str(), threads,
-              1e6 * median(impl.wall), 1e6 * *std::min_element(impl.wall.begin(), impl.wall.end()),
-              impl.wall.size(), impl.cpu / impl.wallTotal);
+void report(const char* impl, const Timed& t, const std::string& name, int threads) {
+  std::printf("time\t%s\t%s\t%d\t%.3f\t%.3f\t%zu\t%.2f\n", impl, name.c_str(), threads,
+              1e6 * median(t.wall), 1e6 * *std::min_element(t.wall.begin(), t.wall.end()),
+              t.wall.size(), t.cpu / t.wallTotal);
 }
 
 CaseData loadCase(const std::string& dir, const Workload& w, CellKind cell) {
@@ -254,8 +246,10 @@ void workerCase(const Options& o, int threads, const dnnl::engine& engine, const
   const std::string name = caseName(w, cell);
   const CaseData d = loadCase(o.dir, w, cell);
   std::vector<float> outRecurrent(outputSize(w)), outOneDnn(outputSize(w)), outEigen(outputSize(w));
-  bench::OneDnnRnn onednn(d, engine);
-  bench::EigenBaseline eigen(d);
+  // This library: its `threads` option only; Eigen's OpenMP GEMM (inside the library) stays at
+  // 1 thread, as in a build without -fopenmp. The layer (and any helper threads of its own) is
+  // gone before the others run.
+  Eigen::setNbThreads(1);
   bench::LayerOptions lo;
   lo.units = w.units;
   lo.threads = threads;
@@ -263,44 +257,36 @@ void workerCase(const Options& o, int threads, const dnnl::engine& engine, const
     layer.setWeights(bench::layerWeights<float>(d));
     recurrent::RNNResult<float> result;
     const recurrent::SequenceView<float> x(d.x.data(), w.batch, w.time, w.input);
-    std::vector<Impl> impls;
-    // This library: its own `threads` option only; Eigen's OpenMP GEMM stays at 1 thread, as in
-    // a build without -fopenmp.
-    impls.push_back({"recurrent", [&] { layer.call(x, {}, result); }, 1, {}});
-    impls.push_back({"onednn", [&] { onednn.run(d.x.data(), outOneDnn.data()); }, 1, {}});
-    impls.push_back({"eigen", [&] { eigen.run(d.x.data(), outEigen.data()); }, threads, {}});
-    measure(impls, o);
+    report("recurrent", measure(o, [&] { layer.call(x, {}, result); }), name, threads);
     std::copy(result.sequence.data(), result.sequence.data() + result.sequence.size(),
               outRecurrent.begin());
-    for (const Impl& impl : impls) report(impl, name, threads);
   });
+  // oneDNN: OpenMP with OMP_NUM_THREADS threads (set by the driver, checked from its verbose
+  // header).
+  std::string weightsFormat, implementation;
+  {
+    bench::OneDnnRnn onednn(d, engine);
+    weightsFormat = onednn.weightsFormat();
+    implementation = onednn.implementation();
+    report("onednn", measure(o, [&] { onednn.run(d.x.data(), outOneDnn.data()); }), name, threads);
+  }
+  // The Eigen baseline: Eigen's OpenMP GEMM with `threads` threads.
+  {
+    Eigen::setNbThreads(threads);
+    bench::EigenBaseline eigen(d);
+    report("eigen", measure(o, [&] { eigen.run(d.x.data(), outEigen.data()); }), name, threads);
+    Eigen::setNbThreads(1);
+  }
   std::printf("diff\tonednn\t%s\t%d\t%.3g\n", name.c_str(), threads,
               maxAbsDiff(outOneDnn, outRecurrent));
   std::printf("diff\teigen\t%s\t%d\t%.3g\n", name.c_str(), threads,
               maxAbsDiff(outEigen, outRecurrent));
-  std::printf("info\tonednn_weights.%s\t%s\n", name.c_str(), onednn.weightsFormat());
+  std::printf("info\tonednn_weights.%s\t%s\n", name.c_str(), weightsFormat.c_str());
+  std::printf("info\tonednn_impl.%s\t%s\n", name.c_str(), implementation.c_str());
   writeFloats(o.dir + "/" + name + ".recurrent-t" + std::to_string(threads) + ".bin",
               outRecurrent.data(), outRecurrent.size());
   std::fflush(stdout);
   std::fprintf(stderr, "  [%d thread%s] %s done\n", threads, threads == 1 ? "" : "s", name.c_str());
-}
-
-// TEMPORARY until RNN::step lands: detects it.
-template <class L, class S, class = void>
-struct HasStep : std::false_type {};
-template <class L, class S>
-struct HasStep<L, S, std::void_t<decltype(std::declval<L&>().step(recurrent::MatrixView<S>()))>>
-    : std::true_type {};
-
-/// One streaming step on `x[0]`; returns the new output. (Until RNN::step lands: a [1, 1, 1] call.)
-template <class Layer, class Scalar>
-const Scalar* streamStep(Layer& layer, const Scalar* x, recurrent::RNNResult<Scalar>& result) {
-  if constexpr (HasStep<Layer, Scalar>::value) {
-    return layer.step(recurrent::MatrixView<Scalar>(x, 1, 1)).data();
-  } else {
-    layer.call(recurrent::SequenceView<Scalar>(x, 1, 1, 1), {}, result);
-    return result.sequence.data();
-  }
 }
 
 /// Streaming: ns per step of a stateful LSTM fed one sample per call; also checks that 64 single
@@ -314,11 +300,12 @@ void streamCase(const Options& o, Index units, const char* sizes) {
   lo.units = units;
   lo.stateful = true;
   bench::withLayer<Scalar, Units, InputDim>(CellKind::LSTM, 1, lo, [&](auto& layer) {
-    using Layer = std::remove_reference_t<decltype(layer)>;
     layer.setWeights(bench::layerWeights<Scalar>(d));
     Scalar sink = 0;
     recurrent::RNNResult<Scalar> result;
-    auto step = [&](std::size_t t) { return streamStep(layer, &x[t], result); };
+    auto step = [&](std::size_t t) {
+      return layer.step(recurrent::MatrixView<Scalar>(&x[t], 1, 1)).data();
+    };
     // Check: 64 steps == one call over the 64 samples.
     const Index checkSteps = 64;
     std::vector<Scalar> stepped;
@@ -353,7 +340,7 @@ void streamCase(const Options& o, Index units, const char* sizes) {
     }
     std::printf("stream\tLSTM\t%ld\t%s\t%s\t%.2f\t%d\t%ld\t%.3g\t%s\n", static_cast<long>(units),
                 std::is_same_v<Scalar, float> ? "float" : "double", sizes, median(ns), o.streamReps,
-                k, diff, HasStep<Layer, Scalar>::value ? "step" : "call");
+                k, diff, "step");
     if (!std::isfinite(static_cast<double>(sink))) std::printf("info\tsink\tnan\n");
   });
 }
@@ -429,6 +416,14 @@ struct Results {
 
 std::string key(const std::string& impl, const std::string& name, int threads) {
   return impl + "|" + name + "|" + std::to_string(threads);
+}
+
+/// The 1-minute load average (first field of /proc/loadavg), "0" when unknown.
+std::string loadAverage() {
+  std::ifstream f("/proc/loadavg");
+  std::string first;
+  f >> first;
+  return first.empty() ? "0" : first;
 }
 
 std::string selfPath() {
@@ -651,6 +646,10 @@ int driverMain(Options o) {
   std::cout << "side_by_side: data in " << o.dir << "\n";
   writeData(o);
   Results r;
+  r.info["loadavg_start"] = loadAverage();
+  if (std::stod(r.info["loadavg_start"]) > 0.5)
+    std::cout << "side_by_side: the 1-minute load average is " << r.info["loadavg_start"]
+              << ": other work on the machine will distort the numbers, the 2-thread ones most\n";
   const std::string self = selfPath();
   std::ostringstream common;
   common << " --dir " << shellQuote(o.dir) << " --budget " << o.budget << " --min-runs "
@@ -733,10 +732,10 @@ int driverMain(Options o) {
       r.problems.push_back("stream H" + std::to_string(s.units) + " " + s.scalar + " " + s.sizes +
                            ": steps differ from one call by " + std::to_string(s.diff));
 
+  r.info["loadavg_end"] = loadAverage();
   printTables(o, r);
   std::cout << "\n";
-  for (const auto& [k, v] : r.info)
-    if (k.find("onednn_weights.") == std::string::npos) std::cout << k << ": " << v << "\n";
+  for (const auto& [k, v] : r.info) std::cout << k << ": " << v << "\n";
   if (!o.json.empty()) {
     writeJson(o, r);
     std::cout << "results: " << o.json << "\n";

@@ -12,8 +12,9 @@ torch.set_num_threads(--threads), batch_first, and writes:
 Timing: wall clock per call, warm-up (>= 2 calls and >= 0.1 s), then N calls with
 N = clamp(budget / time of one call, min_runs, max_runs) from the manifest; median.
 
-It also checks which BLAS the process has mapped after a matrix product (/proc/self/maps) and
-exits with status 3 unless it is OpenBLAS (--any-blas to allow another one).
+It also checks which BLAS PyTorch uses: the file defining the sgemm_ that libtorch_cpu binds to
+(dlsym + dladdr), the BLAS libraries mapped (/proc/self/maps), and the GFLOP/s of a 1024x512x2048
+product; it exits with status 3 unless sgemm_ comes from OpenBLAS (--any-blas to allow another).
 """
 import argparse
 import ctypes
@@ -45,14 +46,43 @@ def mapped_libraries(pattern_words):
     return sorted(found)
 
 
+class DlInfo(ctypes.Structure):
+    _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+
+def sgemm_provider():
+    """The file that defines the sgemm_ PyTorch's CPU library binds to (dlsym from libtorch_cpu
+    follows its dependencies, LD_PRELOAD included, then dladdr names the file)."""
+    torch_cpu = [p for p in mapped_libraries(("libtorch_cpu",))]
+    if not torch_cpu:
+        return None
+    try:
+        address = ctypes.cast(ctypes.CDLL(torch_cpu[0]).sgemm_, ctypes.c_void_p)
+        found = DlInfo()
+        if ctypes.CDLL(None).dladdr(address, ctypes.byref(found)) == 0:
+            return None
+        return os.path.realpath(found.dli_fname.decode())
+    except (OSError, AttributeError):
+        return None
+
+
 def check_blas(allow_any):
-    a = torch.randn(256, 256)
-    (a @ a).sum().item()  # make sure the BLAS is loaded and used
+    a, b = torch.randn(1024, 512), torch.randn(512, 2048)
+    for _ in range(3):
+        a @ b  # loads and warms up the BLAS
+    start, calls = time.perf_counter(), 10
+    for _ in range(calls):
+        a @ b
+    gflops = 2 * 1024 * 512 * 2048 * calls / (time.perf_counter() - start) / 1e9
+    info("torch_sgemm_gflops", f"{gflops:.1f}")  # reference BLAS: ~5; OpenBLAS: ~100+ per core
     blas = mapped_libraries(("blas", "mkl", "lapack"))
     info("torch_blas_mapped", " ".join(blas) if blas else "none")
+    provider = sgemm_provider()
+    info("torch_sgemm_from", provider or "unknown")
+    is_openblas = provider is not None and "openblas" in provider
     openblas = [p for p in blas if "openblas" in os.path.basename(p)]
-    real = [os.path.realpath(p) for p in openblas]
-    info("torch_blas", "OpenBLAS " + (real[0] if real else "") if openblas else "not OpenBLAS")
+    info("torch_blas", f"OpenBLAS ({provider})" if is_openblas else f"not OpenBLAS ({provider})")
     if openblas:
         try:
             lib = ctypes.CDLL(openblas[0])  # already mapped: same handle
@@ -61,9 +91,9 @@ def check_blas(allow_any):
             info("openblas_threads", lib.openblas_get_num_threads())
         except (OSError, AttributeError) as e:
             info("openblas_config", f"unavailable ({e})")
-    elif not allow_any:
-        print("torch_bench: PyTorch did not load OpenBLAS (mapped: %s); install "
-              "libopenblas0-openmp or run with LD_PRELOAD=<openblas libblas.so.3>" % blas,
+    if not is_openblas and not allow_any:
+        print(f"torch_bench: PyTorch's sgemm_ is not OpenBLAS's (from {provider}; mapped: {blas}); "
+              "install libopenblas0-openmp or run with LD_PRELOAD=<openblas-openmp libblas.so.3>",
               file=sys.stderr)
         sys.exit(3)
 

@@ -106,8 +106,12 @@ def render(results, build_dir):
     compiler = cache.get("CMAKE_CXX_COMPILER", "c++")
     version = run([compiler, "--version"]).splitlines()
     compiler_text = version[0] if version else compiler
-    flags = " ".join(x for x in (cache.get("CMAKE_CXX_FLAGS", ""),
-                                 cache.get("CMAKE_CXX_FLAGS_RELEASE", "")) if x)
+    flags = []
+    for flag in (cache.get("CMAKE_CXX_FLAGS", "") + " " + cache.get("CMAKE_CXX_FLAGS_RELEASE", "")
+                 + " -O3").split():
+        if not flag.startswith("-W") and flag not in flags:  # code generation flags only
+            flags.append(flag)
+    flags = " ".join(flags)
     threads = results.get("threads", [1, 2])
     t1 = "t1."
     lines = []
@@ -116,17 +120,25 @@ def render(results, build_dir):
         "`bash scripts/bench.sh` (regenerates this section).")
     add("")
     add(f"- **Machine**: {cpu_description()}; {os_description()}.")
-    add(f"- **Compiler**: {compiler_text}; flags `{flags} -O3` for this library and the Eigen "
+    add(f"- **Compiler**: {compiler_text}; flags `{flags}` for this library and the Eigen "
         f"baseline (Eigen {info.get(t1 + 'eigen_version', '3.4')}).")
+    impls = sorted({v for k, v in info.items() if ".onednn_impl." in k})
+    formats = sorted({v for k, v in info.items() if ".onednn_weights." in k})
     add(f"- **oneDNN** {info.get(t1 + 'onednn_version', '?')} (Debian `libdnnl-dev`, "
-        f"{info.get(t1 + 'onednn_runtime', '?')} runtime; ISA in use: "
-        f"{info.get(t1 + 'onednn_isa', '?')}).")
-    blas = info.get(t1 + "torch_blas", "?")
-    blas_short = "OpenBLAS" if blas.startswith("OpenBLAS") else blas
-    config = info.get(t1 + "openblas_config", "")
-    add(f"- **PyTorch** {info.get(t1 + 'torch_version', '?')} (Debian `python3-torch`), BLAS "
-        f"loaded: {blas_short} (`{os.path.basename(blas.split()[-1]) if blas else '?'}`"
-        + (f", {config}" if config else "") + ", checked in `/proc/self/maps`).")
+        f"{info.get(t1 + 'onednn_runtime', '?')} runtime; ISA detected: "
+        f"{info.get(t1 + 'onednn_isa', '?')}); `forward_inference`, implementation(s) chosen: "
+        f"{', '.join(f'`{i}`' for i in impls) or '?'}; weights given as `ldigo` and reordered "
+        f"once, outside the timed region, to the layouts the primitive asked for "
+        f"({', '.join(f'`{x}`' for x in formats) or '?'}; input / recurrent); timed: `execute` "
+        f"+ `stream::wait`.")
+    provider = info.get(t1 + "torch_sgemm_from", "?")
+    provider_short = "/".join(provider.split("/")[-2:])
+    config = info.get(t1 + "openblas_config") or info.get(t1 + "torch_blas", "?")
+    add(f"- **PyTorch** {info.get(t1 + 'torch_version', '?')} (Debian `python3-torch`, "
+        f"`nn.LSTM`/`nn.GRU`/`nn.RNN` under `torch.no_grad()`); BLAS: {config}. Checked in the "
+        f"process: `sgemm_` as bound by libtorch_cpu comes from `{provider_short}` (dlsym + "
+        f"dladdr), {info.get(t1 + 'torch_sgemm_gflops', '?')} GFLOP/s on a 1024×512×2048 "
+        f"product with 1 thread.")
     thread_checks = []
     for n in threads:
         p = f"t{n}."
@@ -137,11 +149,16 @@ def render(results, build_dir):
         f"inputs and weights (uniform, ±1/√H weights, ±1 inputs) for every implementation; gate "
         f"activations sigmoid/tanh everywhere. Wall time per call, **median of N timed calls** "
         f"after a warm-up (≥ 2 calls and ≥ 0.1 s), N = clamp({results.get('budget_seconds')} s / "
-        f"time of one call, {results.get('min_runs')}, {results.get('max_runs')}); this library, "
-        f"oneDNN and Eigen run interleaved call by call in one process, PyTorch in its own. "
+        f"time of one call, {results.get('min_runs')}, {results.get('max_runs')}); per case this "
+        f"library, oneDNN and Eigen run one after the other in one process, PyTorch in another. "
         f"Threads: {', '.join(str(n) for n in threads)}, one process per count with "
         f"`OMP_NUM_THREADS` set (in effect — {'; '.join(thread_checks)}); this library uses its "
         f"`threads` option, Eigen its OpenMP GEMM, PyTorch `torch.set_num_threads`.")
+    load = [info.get("loadavg_start"), info.get("loadavg_end")]
+    if all(load):
+        add(f"- **Machine load** (1-minute load average, /proc/loadavg) at the start and the end "
+            f"of the run: {load[0]} / {load[1]} on {os.cpu_count()} CPUs. Other work on the "
+            f"machine slows the 2-thread rows most (a descheduled thread stalls the others).")
     diffs = {}
     for row in results.get("rows", []):
         for impl in ("onednn", "torch", "eigen"):
