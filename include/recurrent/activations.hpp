@@ -41,8 +41,16 @@
 #include <cmath>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace recurrent {
+
+namespace detail {
+/// Eigen functor: vectorised tanh (double included). Defined in <recurrent/detail/activate.hpp>,
+/// which this header includes at its end.
+template <class Scalar>
+struct TanhActivationOp;
+}  // namespace detail
 
 /// The activations, by TF.js name. `HardSigmoidKeras3` is an extension (Keras 3's x/6 + 0.5).
 enum class ActivationKind {
@@ -81,7 +89,6 @@ namespace activations {
     }                                                 \
   }
 
-RECURRENT_ELEMENTWISE_ACTIVATION(Tanh, x.tanh());
 RECURRENT_ELEMENTWISE_ACTIVATION(Sigmoid, S(1) / (S(1) + (-x).exp()));
 RECURRENT_ELEMENTWISE_ACTIVATION(HardSigmoid, (S(0.2) * x + S(0.5)).max(S(0)).min(S(1)));
 RECURRENT_ELEMENTWISE_ACTIVATION(HardSigmoidKeras3, (x / S(6) + S(0.5)).max(S(0)).min(S(1)));
@@ -100,6 +107,21 @@ RECURRENT_ELEMENTWISE_ACTIVATION(
         (S(1) +
          (S(std::sqrt(2.0 / 3.14159265358979323846)) * (x + S(0.044715) * x.cube())).tanh()));
 #undef RECURRENT_ELEMENTWISE_ACTIVATION
+
+/// Eigen's tanh for float; for double (which Eigen 3.4 leaves to std::tanh, one element at a time)
+/// the vectorised `detail::ptanhActivation`, within a few ulp of std::tanh.
+struct Tanh {
+  template <class Block>
+  static void apply(Block&& block) {
+    using S = typename std::decay_t<Block>::Scalar;
+    auto x = block.array();
+    if constexpr (std::is_same<S, double>::value) {
+      x = x.unaryExpr(detail::TanhActivationOp<S>());
+    } else {
+      x = x.tanh();
+    }
+  }
+};
 
 struct Linear {
   template <class Block>
@@ -257,5 +279,8 @@ void Activation::apply(Block&& block) const {
 }
 
 }  // namespace recurrent
+
+// Last: it builds on everything above (and defines detail::TanhActivationOp).
+#include <recurrent/detail/activate.hpp>
 
 #endif  // RECURRENT_ACTIVATIONS_HPP
