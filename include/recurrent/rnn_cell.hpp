@@ -209,9 +209,7 @@ class RNNCell {
     return a.kind() != ActivationKind::Softmax && a.kind() != ActivationKind::LogSoftmax;
   }
   /// Applies `a` in place to `n` contiguous values: one row's block of one gate.
-  static void activateRow(Activation a, Scalar* p, Index n) {
-    a.apply(Eigen::Map<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(p, n));
-  }
+  static void activateRow(Activation a, Scalar* p, Index n) { detail::activate(a.kind(), p, n); }
   /// Applies `a` to columns `[col, col + width)` of every row of `m`, one row at a time (for an
   /// elementwise `a`, neighbouring gates that share it can be passed as one block).
   void activateColumns(Activation a, Matrix<Scalar>& m, Index col, Index width) const {
