@@ -71,8 +71,15 @@ if [[ "$("$cxx" -dumpversion 2>/dev/null | cut -d. -f1)" == "12" ]] && "$cxx" --
   extra_flags="-Wno-maybe-uninitialized -Wno-uninitialized"
 fi
 build_dir=build/bench
-nice -n 10 cmake -S . -B "$build_dir" -G Ninja \
-  -DCMAKE_CXX_COMPILER="$cxx" \
+# A build directory configured with another compiler is started afresh (changing
+# CMAKE_CXX_COMPILER in an existing cache makes CMake drop every other cache entry).
+if [[ -f "$build_dir/CMakeCache.txt" ]]; then
+  cached="$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt")"
+  if [[ "$(readlink -f "$cached")" != "$(readlink -f "$(command -v "$cxx")")" ]]; then
+    rm -rf "$build_dir"
+  fi
+fi
+CXX="$cxx" nice -n 10 cmake -S . -B "$build_dir" -G Ninja \
   -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_FLAGS="$extra_flags" \
   -DCMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" \

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """PyTorch's side of the side-by-side benchmark (run by side_by_side; needs Debian's python3-torch,
 i.e. the system interpreter, and numpy).
 

@@ -123,14 +123,23 @@ def render(results, build_dir):
     add(f"- **Compiler**: {compiler_text}; flags `{flags}` for this library and the Eigen "
         f"baseline (Eigen {info.get(t1 + 'eigen_version', '3.4')}).")
     impls = sorted({v for k, v in info.items() if ".onednn_impl." in k})
+    by_impl = {}
+    for k, v in info.items():
+        if ".onednn_impl." in k:
+            cell = k.split(".onednn_impl.", 1)[1].split("-", 1)[1]
+            by_impl.setdefault(v, set()).add(CELLS.get(cell, cell))
+    impl_text = "; ".join(f"`{i}` for {', '.join(sorted(by_impl[i]))}" for i in sorted(by_impl))
     formats = sorted({v for k, v in info.items() if ".onednn_weights." in k})
     add(f"- **oneDNN** {info.get(t1 + 'onednn_version', '?')} (Debian `libdnnl-dev`, "
         f"{info.get(t1 + 'onednn_runtime', '?')} runtime; ISA detected: "
-        f"{info.get(t1 + 'onednn_isa', '?')}); `forward_inference`, implementation(s) chosen: "
-        f"{', '.join(f'`{i}`' for i in impls) or '?'}; weights given as `ldigo` and reordered "
+        f"{info.get(t1 + 'onednn_isa', '?')}); `forward_inference`; implementations oneDNN chose: "
+        f"{impl_text or '?'}; weights given as `ldigo` and reordered "
         f"once, outside the timed region, to the layouts the primitive asked for "
         f"({', '.join(f'`{x}`' for x in formats) or '?'}; input / recurrent); timed: `execute` "
-        f"+ `stream::wait`.")
+        f"+ `stream::wait`."
+        + (" (`ref` is the name oneDNN gives its GEMM-based RNN driver — its own sgemm or packed "
+           "sgemm plus JIT cell kernels —, `brgemm` its newer driver; oneDNN picks one per cell.)"
+           if "ref" in impls else ""))
     provider = info.get(t1 + "torch_sgemm_from", "?")
     provider_short = "/".join(provider.split("/")[-2:])
     config = info.get(t1 + "openblas_config") or info.get(t1 + "torch_blas", "?")
@@ -189,7 +198,7 @@ def render(results, build_dir):
         add(f"Streaming: a stateful LSTM fed one sample per call (B = 1, I = 1), ns per step, "
             f"median of {results.get('stream_reps')} repetitions of ≥ 1000 steps. Run-time sizes "
             "= `LSTM<float>`, compile-time = `LSTM<float, H, 1>`. RTNeural: the reference figures "
-            "of the issue (not measured here, other machine); ratio = RTNeural / this library's "
+            "quoted in the issue (not measured here, nor on this machine); ratio = RTNeural / this library's "
             "float compile-time layer.")
         add("")
         add("| H | float, run-time sizes | float, compile-time | double, run-time | "
@@ -206,7 +215,7 @@ def render(results, build_dir):
             fixed = ns("float", "fixed")
             add(f"| {h} | {us(ns('float', 'dynamic'))} | {us(fixed)} | "
                 f"{us(ns('double', 'dynamic'))} | {us(ns('double', 'fixed'))} | "
-                f"{us(r)} | {ratio(r, fixed)} |")
+                f"{r:g} | {ratio(r, fixed)} |" if r is not None else f"– | – |")
     return "\n".join(lines) + "\n"
 
 
