@@ -106,6 +106,9 @@ EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda
       }
     }
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 4
+#endif
   for (Index k = 0; k < depth; ++k) {
     Packet bv[static_cast<std::size_t>(kCols)];
     for (int q = 0; q < NB; ++q)
@@ -213,9 +216,21 @@ void packedGemm(Index m, const Scalar* a, Index lda, const PackedMatrix<Scalar>&
         return;
     }
   }
-  Index p = panelBegin;
-  for (; p + 2 <= panelEnd; p += 2) gemmRows<Scalar, 2>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
-  if (p < panelEnd) gemmRows<Scalar, 1>(m, depth, a, lda, b, p, add, ldadd, c, ldc);
+  // Rows in blocks that keep their part of A in L2 while every panel streams past it.
+  constexpr Index kL2Bytes = Index{256} * 1024;
+  constexpr Index kMr = GemmShape<Scalar>::kMr;
+  const Index blockRows = std::max<Index>(
+      kMr, kL2Bytes / std::max<Index>(1, depth * Index{sizeof(Scalar)}) / kMr * kMr);
+  for (Index i0 = 0; i0 < m; i0 += blockRows) {
+    const Index rows = std::min(blockRows, m - i0);
+    const Scalar* ai = a + i0 * lda;
+    const Scalar* addi = add == nullptr ? nullptr : add + i0 * ldadd;
+    Scalar* ci = c + i0 * ldc;
+    Index p = panelBegin;
+    for (; p + 2 <= panelEnd; p += 2)
+      gemmRows<Scalar, 2>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+    if (p < panelEnd) gemmRows<Scalar, 1>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc);
+  }
 }
 
 }  // namespace detail
