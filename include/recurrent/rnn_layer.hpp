@@ -150,6 +150,18 @@ class RNN {
   std::string where(const char* method) const { return detail::where("RNN", name_, method); }
   void checkStates(const char* method, const std::vector<MatrixView<Scalar>>& states,
                    Index batch) const;
+  /// Stateful layers: fixes the batch size at the first use (zero stored states) or checks it.
+  void useStoredStates(const char* method, Index batch, Index width) {
+    if (statefulBatch_ < 0) {
+      statefulBatch_ = batch;
+      stored_.setZero(batch, width);
+    } else if (batch != statefulBatch_) {
+      detail::raise<StateError>(where(method), "stateful layer: expected batch size " +
+                                                   std::to_string(statefulBatch_) + ", got " +
+                                                   std::to_string(batch) +
+                                                   " (the batch size is fixed at the first call)");
+    }
+  }
 
   Cell cell_;
   RNNLayerArgs args_;
@@ -253,15 +265,7 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
          off += static_cast<std::size_t>(widths_[i]), ++i)
       state_.middleCols(static_cast<Index>(off), widths_[i]) = args.initialState[i].map();
   } else if (args_.stateful) {
-    if (statefulBatch_ < 0) {
-      statefulBatch_ = batch;
-      stored_.setZero(batch, total);
-    } else if (batch != statefulBatch_) {
-      detail::raise<StateError>(where("call"), "stateful layer: expected batch size " +
-                                                   std::to_string(statefulBatch_) + ", got " +
-                                                   std::to_string(batch) +
-                                                   " (the batch size is fixed at the first call)");
-    }
+    useStoredStates("call", batch, total);
     state_ = stored_;
   } else {
     state_.setZero();
@@ -327,15 +331,8 @@ ConstRows<typename RNN<Cell>::Scalar> RNN<Cell>::step(MatrixView<Scalar> x) {
                                                  std::to_string(cell_.inputDim()) + "], got " +
                                                  detail::shapeString({batch, features}));
   }
-  const Index width = stored_.cols() > 0 ? stored_.cols() : cell_.stateWidth();
-  if (statefulBatch_ < 0) {
-    statefulBatch_ = batch;
-    stored_.setZero(batch, width);
-  } else if (batch != statefulBatch_) {
-    detail::raise<StateError>(where("step"), "stateful layer: expected batch size " +
-                                                 std::to_string(statefulBatch_) + ", got " +
-                                                 std::to_string(batch));
-  }
+  const Index width = cell_.stateWidth();
+  useStoredStates("step", batch, width);
   if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
   cell_.prepare(batch);
   const Index projWidth = cell_.projectionSize();
