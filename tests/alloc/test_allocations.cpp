@@ -12,6 +12,7 @@
 #include <recurrent/recurrent.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdlib>
 #include <new>
 
@@ -29,16 +30,53 @@ std::atomic<long> gAllocations{0};
 std::atomic<bool> gCounting{false};
 }  // namespace
 
-void* operator new(std::size_t size) {
+// Every replaceable form (plain, array, nothrow, aligned), so that no allocation escapes the count
+// and every pointer is released by the matching function (AddressSanitizer checks that).
+namespace {
+void* countedAlloc(std::size_t size, std::size_t alignment) noexcept {
   if (gCounting.load(std::memory_order_relaxed)) gAllocations.fetch_add(1);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  if (size == 0) size = 1;
+  if (alignment <= alignof(std::max_align_t)) return std::malloc(size);
+  return std::aligned_alloc(alignment, (size + alignment - 1) / alignment * alignment);
+}
+void* countedAllocOrThrow(std::size_t size, std::size_t alignment) {
+  if (void* p = countedAlloc(size, alignment)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t size) { return operator new(size); }
+}  // namespace
+
+void* operator new(std::size_t size) { return countedAllocOrThrow(size, 0); }
+void* operator new[](std::size_t size) { return countedAllocOrThrow(size, 0); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  return countedAlloc(size, 0);
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return countedAlloc(size, 0);
+}
+void* operator new(std::size_t size, std::align_val_t al) {
+  return countedAllocOrThrow(size, static_cast<std::size_t>(al));
+}
+void* operator new[](std::size_t size, std::align_val_t al) {
+  return countedAllocOrThrow(size, static_cast<std::size_t>(al));
+}
+void* operator new(std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return countedAlloc(size, static_cast<std::size_t>(al));
+}
+void* operator new[](std::size_t size, std::align_val_t al, const std::nothrow_t&) noexcept {
+  return countedAlloc(size, static_cast<std::size_t>(al));
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
