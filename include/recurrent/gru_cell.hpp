@@ -117,31 +117,39 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     hh_.resize(batch, u);
   }
 
-  // One h (row stride ldh) for every gate; hf (stride ldf) is blended into the new state.
+  // One h (row stride ldh) for every gate; hf (stride ldf) is blended into the new state. After
+  // each product, one pass over the rows (split across the team) does all the gate maths.
   void packedStep(const ConstRows<Scalar>& xProj, const Scalar* h, Index ldh, const Scalar* hf,
                   Index ldf, Rows<Scalar> next) {
+    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
+    using In = Eigen::Map<const Array>;
+    using Out = Eigen::Map<Array>;
     const Index u = this->units_, batch = next.rows(), ldx = xProj.outerStride();
     if (resetAfter_) {
-      // inner = h·U + b_recurrent, then [z | r] = x_zr + inner_zr.
+      // inner = h·U + b_recurrent; [z | r] = x_zr + inner_zr; hh = x_h + r ⊙ inner_h.
       this->gemm(batch, h, ldh, this->packedRecurrent_, this->bias_.data() + 3 * u, 0,
                  inner_.data(), 3 * u);
-      gates_.leftCols(2 * u) = xProj.leftCols(2 * u) + inner_.leftCols(2 * u);
+      this->forRows(batch, [&](Index b) {
+        Scalar* a = gates_.data() + b * 3 * u;
+        const Scalar* x = xProj.data() + b * ldx;
+        const Scalar* in = inner_.data() + b * 3 * u;
+        Out(a, 2 * u) = In(x, 2 * u) + In(in, 2 * u);
+        activateUpdateAndResetRow(a);
+        Out(a + 2 * u, u) = In(x + 2 * u, u) + In(a + u, u) * In(in + 2 * u, u);
+        blendRow(b, hf, ldf, next);
+      });
     } else {
+      // [z | r] = x_zr + h·U_zr; then hh = x_h + (r ⊙ h)·U_h, r ⊙ h staged in inner_.
       this->gemm(batch, h, ldh, this->packedRecurrent_, xProj.data(), ldx, gates_.data(), 3 * u);
-    }
-    activateUpdateAndReset();
-    if (resetAfter_) {
-      gates_.rightCols(u) =
-          xProj.rightCols(u) + gates_.middleCols(u, u).cwiseProduct(inner_.rightCols(u));
-    } else {
-      // r ⊙ h (into inner_'s first block), then hh = x_h + (r ⊙ h)·U_h.
-      const Eigen::Map<const Matrix<Scalar>, 0, Eigen::OuterStride<>> hm(h, batch, u,
-                                                                         Eigen::OuterStride<>(ldh));
-      inner_.leftCols(u) = gates_.middleCols(u, u).cwiseProduct(hm);
+      this->forRows(batch, [&](Index b) {
+        Scalar* a = gates_.data() + b * 3 * u;
+        activateUpdateAndResetRow(a);
+        Out(inner_.data() + b * 3 * u, u) = In(a + u, u) * In(h + b * ldh, u);
+      });
       this->gemm(batch, inner_.data(), 3 * u, packedCandidate_, xProj.data() + 2 * u, ldx,
                  gates_.data() + 2 * u, 3 * u);
+      this->forRows(batch, [&](Index b) { blendRow(b, hf, ldf, next); });
     }
-    blend(hf, ldf, next);
   }
 
   // Keras per-gate recurrent masks (training only): hz_, hr_, hh_ hold the masked h of each gate.
@@ -172,26 +180,33 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     blend(prev.data(), prev.outerStride(), next);
   }
 
-  void activateUpdateAndReset() {
+  // z and r of one row of gates_ (one pass when the activation is elementwise).
+  void activateUpdateAndResetRow(Scalar* a) const {
     const Index u = this->units_;
     if (this->isElementwise(recurrentActivation_)) {
-      this->activateColumns(recurrentActivation_, gates_, 0, 2 * u);
+      this->activateRow(recurrentActivation_, a, 2 * u);
     } else {
-      this->activateColumns(recurrentActivation_, gates_, 0, u);
-      this->activateColumns(recurrentActivation_, gates_, u, u);
+      this->activateRow(recurrentActivation_, a, u);
+      this->activateRow(recurrentActivation_, a + u, u);
     }
   }
+  void activateUpdateAndReset() {
+    this->forRows(gates_.rows(), [&](Index b) {
+      activateUpdateAndResetRow(gates_.data() + b * 3 * this->units_);
+    });
+  }
 
-  // gates_ = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
-  void blend(const Scalar* hf, Index ldf, Rows<Scalar> next) {
+  // Row b of gates_ = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
+  void blendRow(Index b, const Scalar* hf, Index ldf, Rows<Scalar> next) {
     using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
     const Index u = this->units_;
-    this->forRows(next.rows(), [&](Index b) {
-      Scalar* a = gates_.data() + b * 3 * u;
-      this->activateRow(this->activation_, a + 2 * u, u);
-      const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
-      Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
-    });
+    Scalar* a = gates_.data() + b * 3 * u;
+    this->activateRow(this->activation_, a + 2 * u, u);
+    const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
+    Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
+  }
+  void blend(const Scalar* hf, Index ldf, Rows<Scalar> next) {
+    this->forRows(next.rows(), [&](Index b) { blendRow(b, hf, ldf, next); });
   }
 
   Activation recurrentActivation_;
