@@ -93,7 +93,6 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   void adjustInitialBias() {
     if (unitForgetBias_) this->bias_.middleCols(this->units_, this->units_).setOnes();
   }
-  void packRecurrent() { this->packedRecurrent_.pack(this->recurrentKernel_); }
   void prepareScratch(Index batch) {
     gates_.resize(batch, 4 * this->units_);
     hMasked_.resize(batch, this->units_);

@@ -210,11 +210,6 @@ class RNNCell {
   }
   /// Applies `a` in place to `n` contiguous values: one row's block of one gate.
   static void activateRow(Activation a, Scalar* p, Index n) { detail::activate(a.kind(), p, n); }
-  /// Applies `a` to columns `[col, col + width)` of every row of `m`, one row at a time (for an
-  /// elementwise `a`, neighbouring gates that share it can be passed as one block).
-  void activateColumns(Activation a, Matrix<Scalar>& m, Index col, Index width) const {
-    forRows(m.rows(), [&](Index r) { activateRow(a, m.data() + r * m.cols() + col, width); });
-  }
   /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major. Split by
   /// column panels across the team when the product is large enough to pay for it.
   void gemm(Index rows, const Scalar* a, Index lda, const detail::PackedMatrix<Scalar>& b,
@@ -249,6 +244,8 @@ class RNNCell {
     packedKernel_.pack(kernel_);
     static_cast<Derived&>(*this).packRecurrent();
   }
+  /// The whole recurrent kernel in one packed matrix; a cell that splits it hides this.
+  void packRecurrent() { packedRecurrent_.pack(recurrentKernel_); }
 
   /// Previous h with this call's recurrent-dropout mask of gate `g` applied, into `dst`.
   template <class Prev>

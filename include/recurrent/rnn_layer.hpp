@@ -320,13 +320,13 @@ ConstRows<typename RNN<Cell>::Scalar> RNN<Cell>::step(MatrixView<Scalar> x) {
     detail::raise<StateError>(where("step"),
                               "step() streams a stateful layer: construct it with stateful = true");
   }
-  if (!cell_.built()) {
-    if (features < 1 || x.empty())
-      detail::raise<ShapeError>(where("step"), "x: expected [batch, features >= 1], got " +
-                                                   detail::shapeString({batch, features}));
-    build(features);
+  if (x.empty() || batch < 1 || features < 1) {
+    detail::raise<ShapeError>(where("step"), "x: expected [batch >= 1, features >= 1], got " +
+                                                 detail::shapeString({batch, features}) +
+                                                 (x.empty() ? " (no data)" : ""));
   }
-  if (features != cell_.inputDim() || batch < 1) {
+  if (!cell_.built()) build(features);
+  if (features != cell_.inputDim()) {
     detail::raise<ShapeError>(where("step"), "x: expected shape [batch, " +
                                                  std::to_string(cell_.inputDim()) + "], got " +
                                                  detail::shapeString({batch, features}));

@@ -71,7 +71,6 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   static Index biasRows() { return 1; }
   static const char* biasHint(const std::vector<Index>&) { return nullptr; }
   void adjustInitialBias() {}
-  void packRecurrent() { this->packedRecurrent_.pack(this->recurrentKernel_); }
   void prepareScratch(Index batch) { maskedH_.resize(batch, this->units_); }
 
   Matrix<Scalar> maskedH_;

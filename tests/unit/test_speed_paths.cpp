@@ -173,6 +173,8 @@ TEST_CASE("step() errors: not stateful, wrong features, batch change", "[speed][
   layer.step(x);
   CHECK_THROWS_AS(layer.step(randomMatrix<float>(2, 4, 5)), recurrent::ShapeError);
   CHECK_THROWS_AS(layer.step(randomMatrix<float>(3, 3, 5)), recurrent::StateError);
+  CHECK_THROWS_AS(layer.step(recurrent::MatrixView<float>()), recurrent::ShapeError);
+  CHECK_THROWS_AS(layer.step(recurrent::MatrixView<float>(x.data(), 0, 3)), recurrent::ShapeError);
   CHECK_THROWS_WITH(layer.step(randomMatrix<float>(2, 4, 5)),
                     recurrent_test::ContainsSubstring("[batch, 3]"));
   layer.resetStates();
