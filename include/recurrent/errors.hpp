@@ -4,13 +4,16 @@
  * time step. Messages start with the layer and method (`LSTM 'rnn'.call: ...`), then name the
  * argument, what was expected and what was received.
  *
- * | class         | base          | raised for (TF.js error kind) |
- * |---------------|---------------|----------------------------------------------------------------|
- * | `ValueError`  | `Error`       | TF.js `ValueError` in general | | `ConfigError` | `ValueError`
- * | bad constructor argument: units, activation, mergeMode, cell   | | `ShapeError`  | `ValueError`
- * | inputs, masks, initial states or weights of the wrong shape    | | `StateError`  | `Error` |
- * stateful misuse: resetStates on a non-stateful layer (TF.js    | |               | |
- * `AttributeError`), batch size change of a stateful layer       |
+ * - `ValueError` (base `Error`): TF.js `ValueError` in general.
+ *   - `ConfigError`: a bad constructor or config argument (units, activation, mergeMode, cell,
+ *     an unknown layer class or an unsupported option in a model file).
+ *   - `ShapeError`: inputs, masks, initial states or weights of the wrong shape.
+ *   - `WeightError`: model import: a weight missing, left over, or of the wrong shape.
+ * - `StateError` (base `Error`): stateful misuse: resetStates on a non-stateful layer (TF.js
+ *   `AttributeError`), a batch size change of a stateful layer.
+ * - `FormatError` (base `Error`): a model or weights file is malformed: JSON syntax, a weight shard
+ *   shorter or longer than its manifest, a bad safetensors header.
+ * - `IOError` (base `Error`): a file cannot be opened or read.
  */
 #ifndef RECURRENT_ERRORS_HPP
 #define RECURRENT_ERRORS_HPP
@@ -48,6 +51,24 @@ class ShapeError : public ValueError {
 
 /// Misuse of layer state: resetStates on a non-stateful layer, stateful batch change.
 class StateError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Model import: a weight is missing, left over, or has the wrong shape (TF.js `ValueError`).
+class WeightError : public ValueError {
+ public:
+  using ValueError::ValueError;
+};
+
+/// A model or weights file is malformed: JSON syntax, truncated or oversized shard, bad header.
+class FormatError : public Error {
+ public:
+  using Error::Error;
+};
+
+/// A file cannot be opened or read.
+class IOError : public Error {
  public:
   using Error::Error;
 };

@@ -105,7 +105,9 @@ inline Activation getActivation(const json& cfg, const std::string& who, const c
                                                    "name, got " +
                                                    v->dump());
   }
-  for (std::size_t i = 0; i + 1 < Activation::kCount; ++i)
+  // The 16 TF.js names, plus our extension name "hardSigmoidKeras3" (Keras 3's hard sigmoid;
+  // model import maps Keras 3's `hard_sigmoid` to it).
+  for (std::size_t i = 0; i < Activation::kCount; ++i)
     if (name == Activation::names()[i]) return Activation(static_cast<ActivationKind>(i));
   recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": Unknown activation: " + name);
 }
@@ -161,6 +163,12 @@ inline void fillLayerOptions(RNNLayerOptions& o, const json& cfg, const std::str
   o.stateful = getBool(cfg, who, "stateful", nullptr, false);
   o.unroll = getBool(cfg, who, "unroll", nullptr, false);
   o.inputDim = static_cast<Index>(getNumber(cfg, who, "inputDim", "input_dim", 0));
+  // Extension (not a TF.js key): helper threads, see RNNLayerOptions::threads.
+  const double threads = getNumber(cfg, who, "threads", nullptr, 1);
+  if (!(threads >= 1 && threads <= 1024) || std::floor(threads) != threads)
+    recurrent::detail::raise<ConfigError>(
+        who, "threads: expected an integer in [1, 1024], got " + std::to_string(threads));
+  o.threads = static_cast<int>(threads);
 }
 
 template <class Args>
