@@ -214,7 +214,7 @@ inline void replaceActivation(json& j, const std::string& from, const std::strin
 }
 
 /// Removes keys that only matter for training or construction-time building (initializers,
-/// regularizers, constraints, `inputDim`): the weights come from the file.
+/// regularizers, constraints): the weights come from the file.
 inline void stripTrainingKeys(json& j) {
   if (j.is_object()) {
     for (auto it = j.begin(); it != j.end();) {
@@ -224,7 +224,7 @@ inline void stripTrainingKeys(json& j) {
         return k.size() >= s.size() && k.compare(k.size() - s.size(), s.size(), s) == 0;
       };
       if (endsWith("Initializer") || endsWith("Regularizer") || endsWith("Constraint") ||
-          k == "inputDim" || k == "dtype") {
+          k == "dtype") {
         it = j.erase(it);
       } else {
         stripTrainingKeys(it.value());
@@ -323,11 +323,24 @@ inline std::vector<WeightSlot> recurrentSlots(const json& spec, Index inDim) {
     const json* inner = find(cfg, "layer");
     if (inner == nullptr || !inner->is_object())
       raise<ConfigError>(where(cls, cfg), "layer: the wrapped layer config is missing");
-    const json* n = find(configOf(*inner), "name");
-    const std::string innerName = n != nullptr && n->is_string() ? n->get<std::string>() : "";
-    for (const char* dir : {"forward_", "backward_"}) {
+    // TF.js and Keras: `forward_<name>`, `backward_<name>`; Keras 3 serialises the inner layer
+    // already renamed (`forward_gru`) and names the backward one in `backward_layer`.
+    auto nameOf = [](const json* layerSpec) {
+      const json* n = layerSpec != nullptr ? find(configOf(*layerSpec), "name") : nullptr;
+      return n != nullptr && n->is_string() ? n->get<std::string>() : std::string();
+    };
+    auto withPrefix = [](const std::string& name, const std::string& prefix) {
+      return name.rfind(prefix, 0) == 0 ? name : prefix + name;
+    };
+    std::string base = nameOf(inner);
+    if (base.rfind("forward_", 0) == 0) base = base.substr(8);
+    const json* backward = find(cfg, "backwardLayer", "backward_layer");
+    const std::string backwardName = backward != nullptr && !backward->is_null()
+                                         ? withPrefix(nameOf(backward), "backward_")
+                                         : "backward_" + base;
+    for (const std::string& dir : {"forward_" + base, backwardName}) {
       for (WeightSlot& s : recurrentSlots(*inner, inDim)) {
-        s.name = dir + innerName + "/" + s.name;
+        s.name = dir + "/" + s.name;
         out.push_back(std::move(s));
       }
     }
@@ -497,6 +510,11 @@ class ModelBuilder {
       const json original{{"className", cls}, {"config", cfg}};
       if (cls == "Bidirectional") checkBackwardLayer(cfg, who);
       json spec = mapCuDNN(original);
+      // `inputDim` would build at construction, before the weights are checked.
+      spec["config"].erase("inputDim");
+      if (spec["config"].contains("layer") && spec["config"]["layer"].is_object() &&
+          spec["config"]["layer"].contains("config"))
+        spec["config"]["layer"]["config"].erase("inputDim");
       setThreads(spec);
       return std::make_unique<RecurrentLayer<Scalar>>(
           cls, name, spec, [original](Index inDim) { return recurrentSlots(original, inDim); });
@@ -752,6 +770,8 @@ class ModelBuilder {
         raise<ConfigError>(who, "layer '" + model_.layers_[pending[i].layer]->name() +
                                     "' has a node whose inputs never become available (a cycle, "
                                     "or an input that is not in input_layers)");
+    for (std::size_t l = 0; l < pendingOf.size(); ++l)
+      for (std::size_t p : pendingOf[l]) nodesOf_[l].push_back(*nodeId[p]);
     for (const Ref& r : refList(find(mc, "output_layers", "outputLayers"), who, "output_layers")) {
       auto t = resolve(r);
       model_.outputs_.push_back(*t);
@@ -1036,9 +1056,13 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
           who, "input " + inputNames_[i] + ": shape " + detail::shapeText(x.shape) + " needs " +
                    std::to_string(x.size()) + " values, got " + std::to_string(x.data.size()));
   }
-  // Values and masks per node output; evaluation follows the node order.
+  // Values and masks per node output; evaluation follows the node order. As TF.js's executor
+  // does, the mask a layer is called with is sticky: it is replaced only when some input of a
+  // node carries a mask (then by the first input's mask, which may be none), so a layer after
+  // Flatten/Reshape or a last-step RNN still receives the last mask seen.
   std::vector<std::vector<Tensor>> values(nodes_.size());
   std::vector<std::optional<Tensor>> masks(nodes_.size());
+  const Tensor* callMask = nullptr;
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
     const Node& node = nodes_[n];
     if (node.isInput) {
@@ -1046,15 +1070,18 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
       continue;
     }
     std::vector<const Tensor*> ins;
-    const Tensor* mask = nullptr;
+    const Tensor* firstMask = nullptr;
+    bool anyMask = false;
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const TensorRef& r = node.inputs[i];
       ins.push_back(&values[r.node][r.tensor]);
-      if (i == 0 && masks[r.node]) mask = &*masks[r.node];
+      anyMask = anyMask || masks[r.node].has_value();
+      if (i == 0 && masks[r.node]) firstMask = &*masks[r.node];
     }
+    if (anyMask) callMask = firstMask;
     auto& layer = *layers_[node.layer];
-    values[n] = layer.call(ins, mask);
-    if (layer.supportsMasking()) masks[n] = layer.computeMask(ins, mask);
+    values[n] = layer.call(ins, callMask);
+    if (layer.supportsMasking()) masks[n] = layer.computeMask(ins, firstMask);
   }
   std::vector<Tensor> out;
   for (const TensorRef& r : outputs_) out.push_back(values[r.node][r.tensor]);

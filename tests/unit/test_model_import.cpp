@@ -1,0 +1,375 @@
+// Model import (io/tfjs.hpp): every error names its cause and layer; weight decoding is exact;
+// Keras 3 spellings; the model API (predict, resetStates, summary). The saved golden models are
+// run by tests/models/recurrent_models.cpp.
+#include "support/catch.hpp"
+#include <recurrent/recurrent.hpp>
+
+#if RECURRENT_HAS_JSON
+#include <recurrent/io/tfjs.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using recurrent::FlatTensor;
+using recurrent::Index;
+using recurrent_test::ContainsSubstring;
+
+/// A tiny in-memory TF.js model: one input [null, 3, 2] -> the given layers.
+struct Artifacts {
+  json model;
+  std::string shard;
+  recurrent::io::LayersModel<float> load(recurrent::io::LoadOptions o = {}) const {
+    return recurrent::io::loadLayersModel<float>(
+        model, [&](const std::string&) { return shard; }, o);
+  }
+};
+
+std::string floatBytes(const std::vector<float>& v) {
+  std::string out(v.size() * 4, '\0');
+  std::memcpy(out.data(), v.data(), out.size());
+  return out;
+}
+
+std::vector<float> ramp(std::size_t n, float scale = 0.1f) {
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i)
+    v[i] = scale * static_cast<float>(static_cast<int>(i % 7) - 3);
+  return v;
+}
+
+json weight(const std::string& name, std::vector<Index> shape) {
+  return json{{"name", name}, {"shape", shape}, {"dtype", "float32"}};
+}
+
+/// Sequential [InputLayer, GRU(units 2, resetAfter?)] with the given stored weights.
+Artifacts gruModel(bool resetAfterConfig, bool resetAfterWeights, json extraTopology = {}) {
+  json layers = json::array(
+      {{{"class_name", "InputLayer"},
+        {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}}},
+       {{"class_name", "GRU"},
+        {"config",
+         {{"name", "gru"}, {"units", 2}, {"reset_after", resetAfterConfig},
+          {"recurrent_activation", "sigmoid"}}}}});
+  json topology = {{"class_name", "Sequential"}, {"config", {{"name", "m"}, {"layers", layers}}}};
+  if (!extraTopology.is_null()) topology.update(extraTopology);
+  json specs = json::array({weight("gru/kernel", {2, 6}), weight("gru/recurrent_kernel", {2, 6})});
+  std::size_t n = 12 + 12;
+  if (resetAfterWeights) {
+    specs.push_back(weight("gru/bias", {2, 6}));
+    n += 12;
+  } else {
+    specs.push_back(weight("gru/bias", {6}));
+    n += 6;
+  }
+  Artifacts a;
+  a.model = {{"modelTopology", topology},
+             {"format", "layers-model"},
+             {"weightsManifest", json::array({{{"paths", {"w.bin"}}, {"weights", specs}}})}};
+  a.shard = floatBytes(ramp(n));
+  return a;
+}
+
+FlatTensor<float> input(Index b, Index t, Index f) {
+  FlatTensor<float> x({b, t, f}, ramp(static_cast<std::size_t>(b * t * f), 0.3f));
+  return x;
+}
+
+template <class E>
+std::string messageOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("wrong exception type: ") + e.what();
+  }
+  return "no exception";
+}
+
+}  // namespace
+
+TEST_CASE("model import: a GRU model loads and runs", "[io][model]") {
+  auto model = gruModel(false, false).load();
+  CHECK(model.inputNames() == std::vector<std::string>{"in"});
+  CHECK(model.outputNames() == std::vector<std::string>{"gru"});
+  CHECK(model.countParams() == 12 + 12 + 6);
+  const auto y = model.predict(input(2, 3, 2));
+  REQUIRE(y.size() == 1);
+  CHECK(y[0].shape == std::vector<Index>{2, 2});
+  // Same as the library's GRU with the same weights.
+  recurrent::GRUArgs args;
+  args.units = 2;
+  args.recurrentActivation = recurrent::ActivationKind::Sigmoid;
+  recurrent::GRU<float> gru(args);
+  gru.build(2);
+  const auto w = ramp(30);
+  gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
+                  FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
+                  FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
+  const auto x = input(2, 3, 2);
+  const auto r = gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2));
+  for (Index i = 0; i < 4; ++i)
+    CHECK(y[0].data[static_cast<std::size_t>(i)] == r.lastOutput.data()[i]);
+}
+
+TEST_CASE("model import: weight errors name the weight, the shapes and the likely reason",
+          "[io][model][errors]") {
+  SECTION("a [2, 3u] bias for a reset_after: false GRU") {
+    const auto a = gruModel(false, true);
+    const std::string m = messageOf<recurrent::WeightError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("'gru'"));
+    CHECK_THAT(m, ContainsSubstring("gru/bias"));
+    CHECK_THAT(m, ContainsSubstring("expected shape [6], got [2, 6]"));
+    CHECK_THAT(m, ContainsSubstring("reset_after: true"));
+  }
+  SECTION("a [3u] bias for a reset_after: true GRU") {
+    const auto a = gruModel(true, false);
+    CHECK_THAT(messageOf<recurrent::WeightError>([&] { a.load(); }),
+               ContainsSubstring("reset_after: false"));
+  }
+  SECTION("a missing weight") {
+    auto a = gruModel(false, false);
+    a.model["weightsManifest"][0]["weights"].erase(2);
+    a.shard.resize(24 * 4);
+    const std::string m = messageOf<recurrent::WeightError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("1 of 3 weights are not set: gru/bias"));
+  }
+  SECTION("an extra weight") {
+    auto a = gruModel(false, false);
+    a.model["weightsManifest"][0]["weights"].push_back(weight("dense/kernel", {1}));
+    a.shard += floatBytes({1.0f});
+    const std::string m = messageOf<recurrent::WeightError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("no target variable: dense/kernel"));
+    CHECK_THAT(m, ContainsSubstring("no layer is named 'dense'"));
+    // Not strict: ignored, as TF.js does.
+    recurrent::io::LoadOptions o;
+    o.strict = false;
+    CHECK_NOTHROW(a.load(o));
+  }
+  SECTION("a kernel for another input size") {
+    auto a = gruModel(false, false);
+    a.model["modelTopology"]["config"]["layers"][0]["config"]["batch_input_shape"] = {nullptr, 3,
+                                                                                       5};
+    const std::string m = messageOf<recurrent::WeightError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("expected shape [5, 6], got [2, 6]"));
+    CHECK_THAT(m, ContainsSubstring("receives 5 features"));
+  }
+  SECTION("an LSTM's recurrent kernel in a GRU") {
+    auto a = gruModel(false, false);
+    a.model["weightsManifest"][0]["weights"][1]["shape"] = {2, 8};
+    a.shard += floatBytes(ramp(4));
+    CHECK_THAT(messageOf<recurrent::WeightError>([&] { a.load(); }),
+               ContainsSubstring("belongs to a LSTM, not a GRU"));
+  }
+}
+
+TEST_CASE("model import: file and format errors", "[io][model][errors]") {
+  SECTION("a truncated shard") {
+    auto a = gruModel(false, false);
+    a.shard.resize(a.shard.size() - 3);
+    const std::string m = messageOf<recurrent::FormatError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("w.bin"));
+    CHECK_THAT(m, ContainsSubstring("truncated"));
+  }
+  SECTION("an oversized shard") {
+    auto a = gruModel(false, false);
+    a.shard += "xxxx";
+    CHECK_THAT(messageOf<recurrent::FormatError>([&] { a.load(); }),
+               ContainsSubstring("oversized"));
+  }
+  SECTION("a missing file") {
+    CHECK_THAT(messageOf<recurrent::IOError>([] {
+                 recurrent::io::loadLayersModel<float>("no/such/dir/model.json");
+               }),
+               ContainsSubstring("no/such/dir/model.json"));
+  }
+  SECTION("malformed JSON") {
+    const std::string path = "recurrent_test_malformed_model.json";
+    std::ofstream(path) << "{\"modelTopology\": {";
+    CHECK_THAT(messageOf<recurrent::FormatError>(
+                   [&] { recurrent::io::loadLayersModel<float>(path); }),
+               ContainsSubstring("not valid JSON"));
+    std::remove(path.c_str());
+  }
+  SECTION("a bad manifest entry") {
+    auto a = gruModel(false, false);
+    a.model["weightsManifest"][0]["weights"][0]["shape"] = {2, -6};
+    CHECK_THAT(messageOf<recurrent::FormatError>([&] { a.load(); }),
+               ContainsSubstring("bad dimension"));
+    a.model["weightsManifest"][0]["weights"][0]["shape"] = {2, 6};
+    a.model["weightsManifest"][0]["weights"][0]["quantization"] = {{"dtype", "int4"}};
+    CHECK_THAT(messageOf<recurrent::FormatError>([&] { a.load(); }),
+               ContainsSubstring("unknown quantization dtype 'int4'"));
+  }
+  SECTION("a graph model") {
+    Artifacts a;
+    a.model = {{"format", "graph-model"}, {"modelTopology", {{"node", json::array()}}}};
+    CHECK_THROWS_AS(a.load(), recurrent::ConfigError);
+  }
+}
+
+TEST_CASE("model import: config errors name the layer", "[io][model][errors]") {
+  SECTION("an unknown layer class") {
+    auto a = gruModel(false, false);
+    a.model["modelTopology"]["config"]["layers"].push_back(
+        {{"class_name", "Conv1D"}, {"config", {{"name", "conv"}}}});
+    const std::string m = messageOf<recurrent::ConfigError>([&] { a.load(); });
+    CHECK_THAT(m, ContainsSubstring("Conv1D 'conv'"));
+    CHECK_THAT(m, ContainsSubstring("unknown layer class"));
+  }
+  SECTION("an unsupported option: TimeDistributed(LSTM)") {
+    auto a = gruModel(false, false);
+    const json inner = {{"class_name", "LSTM"}, {"config", {{"units", 2}}}};
+    a.model["modelTopology"]["config"]["layers"].push_back(
+        {{"class_name", "TimeDistributed"}, {"config", {{"name", "td"}, {"layer", inner}}}});
+    CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
+               ContainsSubstring("TimeDistributed(LSTM) is not supported"));
+  }
+  SECTION("returnState in a Sequential model") {
+    auto a = gruModel(false, false);
+    a.model["modelTopology"]["config"]["layers"][1]["config"]["return_state"] = true;
+    CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
+               ContainsSubstring("single output tensor"));
+  }
+  SECTION("a functional model whose node refers to an unknown layer") {
+    json topology = {
+        {"class_name", "Model"},
+        {"config",
+         {{"name", "f"},
+          {"layers",
+           {{{"class_name", "InputLayer"},
+             {"name", "in"},
+             {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}},
+             {"inbound_nodes", json::array()}},
+            {{"class_name", "Dropout"},
+             {"name", "drop"},
+             {"config", {{"name", "drop"}, {"rate", 0.5}}},
+             {"inbound_nodes", {{{"nowhere", 0, 0, json::object()}}}}}}},
+          {"input_layers", {{"in", 0, 0}}},
+          {"output_layers", {{"drop", 0, 0}}}}}};
+    Artifacts a;
+    a.model = {{"modelTopology", topology}, {"weightsManifest", json::array()}};
+    CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
+               ContainsSubstring("unknown layer 'nowhere'"));
+  }
+}
+
+TEST_CASE("model import: predict checks its inputs", "[io][model][errors]") {
+  auto model = gruModel(false, false).load();
+  CHECK_THAT(messageOf<recurrent::ShapeError>([&] { model.predict(input(2, 3, 4)); }),
+             ContainsSubstring("expected in to have shape [null, 3, 2] but got array with "
+                               "shape [2, 3, 4]"));
+  CHECK_THROWS_AS(model.predict(std::vector<FlatTensor<float>>{}), recurrent::ValueError);
+  FlatTensor<float> bad({2, 3, 2}, {1.0f});
+  CHECK_THROWS_AS(model.predict(bad), recurrent::ShapeError);
+}
+
+TEST_CASE("model import: quantised weights decode as tfjs-core does", "[io][model]") {
+  using recurrent::io::detail::WeightSpec;
+  WeightSpec s;
+  s.name = "w";
+  s.shape = {3};
+  s.elements = 3;
+  s.dtype = "float32";
+  SECTION("uint8: q * scale + min in double, then float") {
+    s.storedDtype = "uint8";
+    s.scale = 0.1;
+    s.min = -1.2;
+    const unsigned char bytes[] = {0, 12, 255};
+    const auto t = recurrent::io::detail::decodeWeight<float>(s, bytes);
+    CHECK(t.data[0] == static_cast<float>(0 * 0.1 + -1.2));
+    CHECK(t.data[1] == static_cast<float>(12 * 0.1 + -1.2));
+    CHECK(t.data[2] == static_cast<float>(255 * 0.1 + -1.2));
+  }
+  SECTION("uint16, little-endian") {
+    s.storedDtype = "uint16";
+    s.scale = 0.001;
+    s.min = -3.0;
+    const unsigned char bytes[] = {0x00, 0x00, 0x34, 0x12, 0xff, 0xff};
+    const auto t = recurrent::io::detail::decodeWeight<double>(s, bytes);
+    CHECK(t.data[1] == static_cast<double>(static_cast<float>(0x1234 * 0.001 + -3.0)));
+    CHECK(t.data[2] == static_cast<double>(static_cast<float>(65535 * 0.001 + -3.0)));
+  }
+  SECTION("float16: normal, subnormal, infinity, NaN, negative zero") {
+    using recurrent::io::detail::halfToFloat;
+    CHECK(halfToFloat(0x3c00) == 1.0f);
+    CHECK(halfToFloat(0xc000) == -2.0f);
+    CHECK(halfToFloat(0x7bff) == 65504.0f);
+    CHECK(halfToFloat(0x0001) == std::ldexp(1.0f, -24));
+    CHECK(halfToFloat(0x03ff) == std::ldexp(1023.0f, -24));
+    CHECK(std::isinf(halfToFloat(0x7c00)));
+    CHECK(std::isnan(halfToFloat(0x7e00)));
+    CHECK(std::signbit(halfToFloat(0x8000)));
+  }
+}
+
+TEST_CASE("model import: Keras 3 spelling and hard_sigmoid", "[io][model]") {
+  // The same model spelled by Keras 2 and by Keras 3: `hard_sigmoid` differs (0.2x+0.5 vs x/6+0.5).
+  auto keras2 = gruModel(false, false);
+  keras2.model["modelTopology"]["config"]["layers"][1]["config"]["recurrent_activation"] =
+      "hard_sigmoid";
+  auto keras3 = keras2;
+  keras3.model["modelTopology"]["keras_version"] = "3.5.0";
+  auto& in3 = keras3.model["modelTopology"]["config"]["layers"][0]["config"];
+  in3.erase("batch_input_shape");
+  in3["batch_shape"] = {nullptr, 3, 2};
+  in3["dtype"] = {{"module", "keras"},
+                  {"class_name", "DTypePolicy"},
+                  {"config", {{"name", "float32"}}},
+                  {"registered_name", nullptr}};
+  const auto x = input(2, 3, 2);
+  const auto y2 = keras2.load().predict(x)[0];
+  const auto y3 = keras3.load().predict(x)[0];
+  // References: the library's GRU with each hard sigmoid.
+  auto reference = [&](recurrent::ActivationKind kind) {
+    recurrent::GRUArgs args;
+    args.units = 2;
+    args.recurrentActivation = kind;
+    recurrent::GRU<float> gru(args);
+    gru.build(2);
+    const auto w = ramp(30);
+    gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
+                    FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
+                    FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
+    return FlatTensor<float>(gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2))
+                                 .lastOutput);
+  };
+  CHECK(y2.data == reference(recurrent::ActivationKind::HardSigmoid).data);
+  CHECK(y3.data == reference(recurrent::ActivationKind::HardSigmoidKeras3).data);
+  CHECK(y2.data != y3.data);
+}
+
+TEST_CASE("model import: stateful models keep their states across predict", "[io][model]") {
+  auto a = gruModel(false, false);
+  auto& layers = a.model["modelTopology"]["config"]["layers"];
+  layers[0]["config"]["batch_input_shape"] = {2, 3, 2};
+  layers[1]["config"]["stateful"] = true;
+  auto model = a.load();
+  CHECK(model.stateful());
+  const auto x = input(2, 3, 2);
+  const auto first = model.predict(x)[0];
+  const auto second = model.predict(x)[0];
+  CHECK(first.data != second.data);
+  model.resetStates();
+  CHECK(model.predict(x)[0].data == first.data);
+  CHECK_THROWS_AS(model.predict(input(3, 3, 2)), recurrent::ShapeError);  // batch fixed at 2
+}
+
+TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[io][model]") {
+  const std::string s = gruModel(false, false).load().summary();
+  CHECK_THAT(s, ContainsSubstring("Model: \"m\""));
+  CHECK_THAT(s, ContainsSubstring("gru (GRU)"));
+  CHECK_THAT(s, ContainsSubstring("(None, 2)"));
+  CHECK_THAT(s, ContainsSubstring("Total params: 30"));
+}
+
+#endif  // RECURRENT_HAS_JSON
