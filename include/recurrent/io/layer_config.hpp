@@ -163,6 +163,9 @@ inline void fillLayerOptions(RNNLayerOptions& o, const json& cfg, const std::str
   o.stateful = getBool(cfg, who, "stateful", nullptr, false);
   o.unroll = getBool(cfg, who, "unroll", nullptr, false);
   o.inputDim = static_cast<Index>(getNumber(cfg, who, "inputDim", "input_dim", 0));
+  // Keras's `zero_output_for_mask` (TF.js has no such key: its masked steps repeat the output).
+  if (getBool(cfg, who, "zeroOutputForMask", "zero_output_for_mask", false))
+    o.maskedOutput = MaskedOutput::Zeros;
   // Extension (not a TF.js key): helper threads, see RNNLayerOptions::threads.
   const double threads = getNumber(cfg, who, "threads", nullptr, 1);
   if (!(threads >= 1 && threads <= 1024) || std::floor(threads) != threads)
