@@ -52,13 +52,14 @@ json weight(const std::string& name, std::vector<Index> shape) {
 
 /// Sequential [InputLayer, GRU(units 2, resetAfter?)] with the given stored weights.
 Artifacts gruModel(bool resetAfterConfig, bool resetAfterWeights, json extraTopology = {}) {
-  json layers = json::array(
-      {{{"class_name", "InputLayer"},
-        {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}}},
-       {{"class_name", "GRU"},
-        {"config",
-         {{"name", "gru"}, {"units", 2}, {"reset_after", resetAfterConfig},
-          {"recurrent_activation", "sigmoid"}}}}});
+  json layers = json::array({{{"class_name", "InputLayer"},
+                              {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}}},
+                             {{"class_name", "GRU"},
+                              {"config",
+                               {{"name", "gru"},
+                                {"units", 2},
+                                {"reset_after", resetAfterConfig},
+                                {"recurrent_activation", "sigmoid"}}}}});
   json topology = {{"class_name", "Sequential"}, {"config", {{"name", "m"}, {"layers", layers}}}};
   if (!extraTopology.is_null()) topology.update(extraTopology);
   json specs = json::array({weight("gru/kernel", {2, 6}), weight("gru/recurrent_kernel", {2, 6})});
@@ -158,7 +159,7 @@ TEST_CASE("model import: weight errors name the weight, the shapes and the likel
   SECTION("a kernel for another input size") {
     auto a = gruModel(false, false);
     a.model["modelTopology"]["config"]["layers"][0]["config"]["batch_input_shape"] = {nullptr, 3,
-                                                                                       5};
+                                                                                      5};
     const std::string m = messageOf<recurrent::WeightError>([&] { a.load(); });
     CHECK_THAT(m, ContainsSubstring("expected shape [5, 6], got [2, 6]"));
     CHECK_THAT(m, ContainsSubstring("receives 5 features"));
@@ -187,17 +188,16 @@ TEST_CASE("model import: file and format errors", "[io][model][errors]") {
                ContainsSubstring("oversized"));
   }
   SECTION("a missing file") {
-    CHECK_THAT(messageOf<recurrent::IOError>([] {
-                 recurrent::io::loadLayersModel<float>("no/such/dir/model.json");
-               }),
+    CHECK_THAT(messageOf<recurrent::IOError>(
+                   [] { recurrent::io::loadLayersModel<float>("no/such/dir/model.json"); }),
                ContainsSubstring("no/such/dir/model.json"));
   }
   SECTION("malformed JSON") {
     const std::string path = "recurrent_test_malformed_model.json";
     std::ofstream(path) << "{\"modelTopology\": {";
-    CHECK_THAT(messageOf<recurrent::FormatError>(
-                   [&] { recurrent::io::loadLayersModel<float>(path); }),
-               ContainsSubstring("not valid JSON"));
+    CHECK_THAT(
+        messageOf<recurrent::FormatError>([&] { recurrent::io::loadLayersModel<float>(path); }),
+        ContainsSubstring("not valid JSON"));
     std::remove(path.c_str());
   }
   SECTION("a bad manifest entry") {
@@ -241,21 +241,20 @@ TEST_CASE("model import: config errors name the layer", "[io][model][errors]") {
                ContainsSubstring("single output tensor"));
   }
   SECTION("a functional model whose node refers to an unknown layer") {
-    json topology = {
-        {"class_name", "Model"},
-        {"config",
-         {{"name", "f"},
-          {"layers",
-           {{{"class_name", "InputLayer"},
-             {"name", "in"},
-             {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}},
-             {"inbound_nodes", json::array()}},
-            {{"class_name", "Dropout"},
-             {"name", "drop"},
-             {"config", {{"name", "drop"}, {"rate", 0.5}}},
-             {"inbound_nodes", {{{"nowhere", 0, 0, json::object()}}}}}}},
-          {"input_layers", {{"in", 0, 0}}},
-          {"output_layers", {{"drop", 0, 0}}}}}};
+    json topology = {{"class_name", "Model"},
+                     {"config",
+                      {{"name", "f"},
+                       {"layers",
+                        {{{"class_name", "InputLayer"},
+                          {"name", "in"},
+                          {"config", {{"name", "in"}, {"batch_input_shape", {nullptr, 3, 2}}}},
+                          {"inbound_nodes", json::array()}},
+                         {{"class_name", "Dropout"},
+                          {"name", "drop"},
+                          {"config", {{"name", "drop"}, {"rate", 0.5}}},
+                          {"inbound_nodes", {{{"nowhere", 0, 0, json::object()}}}}}}},
+                       {"input_layers", {{"in", 0, 0}}},
+                       {"output_layers", {{"drop", 0, 0}}}}}};
     Artifacts a;
     a.model = {{"modelTopology", topology}, {"weightsManifest", json::array()}};
     CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
@@ -340,8 +339,8 @@ TEST_CASE("model import: Keras 3 spelling and hard_sigmoid", "[io][model]") {
     gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
                     FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
                     FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
-    return FlatTensor<float>(gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2))
-                                 .lastOutput);
+    return FlatTensor<float>(
+        gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2)).lastOutput);
   };
   CHECK(y2.data == reference(recurrent::ActivationKind::HardSigmoid).data);
   CHECK(y3.data == reference(recurrent::ActivationKind::HardSigmoidKeras3).data);
@@ -362,6 +361,36 @@ TEST_CASE("model import: stateful models keep their states across predict", "[io
   model.resetStates();
   CHECK(model.predict(x)[0].data == first.data);
   CHECK_THROWS_AS(model.predict(input(3, 3, 2)), recurrent::ShapeError);  // batch fixed at 2
+}
+
+TEST_CASE("model import: zero_output_for_mask, threads, recurrentLayer", "[io][model]") {
+  auto a = gruModel(false, false);
+  auto& layers = a.model["modelTopology"]["config"]["layers"];
+  layers[1]["config"]["return_sequences"] = true;
+  layers.insert(layers.begin() + 1, json{{"class_name", "Masking"},
+                                         {"config", {{"name", "mask"}, {"mask_value", 0.0}}}});
+  FlatTensor<float> x = input(2, 3, 2);
+  x.data[2] = x.data[3] = 0.0f;  // sample 0, step 1 masked
+  const auto repeat = a.load().predict(x)[0];
+  CHECK(repeat.data[2] == repeat.data[0]);  // TF.js: the masked step repeats the output
+  CHECK(repeat.data[3] == repeat.data[1]);
+  auto keras = a;
+  keras.model["modelTopology"]["config"]["layers"][2]["config"]["zero_output_for_mask"] = true;
+  auto zeros = keras.load().predict(x)[0];
+  CHECK(zeros.data[2] == 0.0f);
+  CHECK(zeros.data[3] == 0.0f);
+  zeros.data[2] = repeat.data[2];
+  zeros.data[3] = repeat.data[3];
+  CHECK(zeros.data == repeat.data);  // nothing else changes
+  recurrent::io::LoadOptions o;
+  o.threads = 2;
+  auto threaded = a.load(o);
+  CHECK(threaded.predict(x)[0].data == repeat.data);
+  CHECK(threaded.recurrentLayer("gru") != nullptr);
+  CHECK(threaded.recurrentLayer("gru")->name() == "gru");
+  CHECK(threaded.recurrentLayer("mask") == nullptr);
+  o.threads = 0;
+  CHECK_THROWS_AS(a.load(o), recurrent::ConfigError);
 }
 
 TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[io][model]") {

@@ -121,16 +121,16 @@ class LayersModel {
     std::size_t tensor = 0;
   };
   struct Node {
-    std::size_t layer = 0;               ///< index into layers_; InputLayers have no layer
+    std::size_t layer = 0;  ///< index into layers_; InputLayers have no layer
     bool isInput = false;
-    std::size_t input = 0;               ///< which model input, for an InputLayer node
+    std::size_t input = 0;  ///< which model input, for an InputLayer node
     std::vector<TensorRef> inputs;
     std::vector<std::vector<Index>> inputShapes, outputShapes;
   };
 
   std::string name_;
   std::vector<std::unique_ptr<detail::ModelLayer<Scalar>>> layers_;
-  std::vector<Node> nodes_;               ///< in evaluation order
+  std::vector<Node> nodes_;  ///< in evaluation order
   std::vector<TensorRef> inputs_, outputs_;
   std::vector<std::string> inputNames_, outputNames_;
   std::vector<std::vector<Index>> inputShapes_, outputShapes_;
@@ -293,22 +293,34 @@ inline Index cellSlots(const json& spec, Index inDim, const std::string& prefix,
   const bool useBias = cudnn || getBool(cfg, who, "useBias", "use_bias", true);
   const std::string ku = std::to_string(k) + "·units";
   const std::string layout = cls + " (units " + std::to_string(u) + ")";
-  out.push_back({prefix + "kernel", {inDim, k * u}, WeightTransform::None,
+  out.push_back({prefix + "kernel",
+                 {inDim, k * u},
+                 WeightTransform::None,
                  "a " + layout + " kernel is [input features, " + ku + "]"});
-  out.push_back({prefix + "recurrent_kernel", {u, k * u}, WeightTransform::None,
+  out.push_back({prefix + "recurrent_kernel",
+                 {u, k * u},
+                 WeightTransform::None,
                  "a " + layout + " recurrent kernel is [units, " + ku + "]"});
   if (useBias) {
     if (cls == "CuDNNLSTM")
-      out.push_back({prefix + "bias", {8 * u}, WeightTransform::SumHalves,
+      out.push_back({prefix + "bias",
+                     {8 * u},
+                     WeightTransform::SumHalves,
                      "a CuDNNLSTM bias is [8·units] (input biases, then recurrent biases)"});
     else if (cls == "CuDNNGRU")
-      out.push_back({prefix + "bias", {6 * u}, WeightTransform::TwoRows,
+      out.push_back({prefix + "bias",
+                     {6 * u},
+                     WeightTransform::TwoRows,
                      "a CuDNNGRU bias is [6·units] (input biases, then recurrent biases)"});
     else if (resetAfter)
-      out.push_back({prefix + "bias", {2, 3 * u}, WeightTransform::None,
+      out.push_back({prefix + "bias",
+                     {2, 3 * u},
+                     WeightTransform::None,
                      "a reset_after: true GRU bias is [2, 3·units]"});
     else
-      out.push_back({prefix + "bias", {k * u}, WeightTransform::None,
+      out.push_back({prefix + "bias",
+                     {k * u},
+                     WeightTransform::None,
                      "a " + layout + " bias is [" + ku + "]"});
   }
   return u;
@@ -364,7 +376,8 @@ inline std::vector<WeightSlot> recurrentSlots(const json& spec, Index inDim) {
 /// What a weight of shape `got` instead of `slot.shape` most likely means.
 inline std::string likelyReason(const WeightSlot& slot, const Shape& got) {
   const Shape& e = slot.shape;
-  const bool isBias = slot.name.size() >= 4 && slot.name.compare(slot.name.size() - 4, 4, "bias") == 0;
+  const bool isBias =
+      slot.name.size() >= 4 && slot.name.compare(slot.name.size() - 4, 4, "bias") == 0;
   const bool isRecurrent = slot.name.find("recurrent_kernel") != std::string::npos;
   if (isBias && e.size() == 1 && got.size() == 2 && got[0] == 2 && got[1] == e[0])
     return "a [2, 3·units] bias is the reset_after: true layout (Keras 2 / cuDNN / PyTorch GRU), "
@@ -411,12 +424,14 @@ class ModelBuilder {
     if (!root_.is_object()) raise<FormatError>(kLoad(), "model.json: expected a JSON object");
     const json* topo = find(root_, "modelTopology");
     if (topo == nullptr || !topo->is_object())
-      raise<FormatError>(kLoad(), "model.json has no modelTopology object (is it a graph "
-                                  "model? only layers models load)");
-    if (const json* f = find(root_, "format"); f != nullptr && f->is_string() &&
-                                                f->get<std::string>() == "graph-model")
-      raise<ConfigError>(kLoad(), "format 'graph-model' is a TF.js graph model; only layers "
-                                  "models load");
+      raise<FormatError>(kLoad(),
+                         "model.json has no modelTopology object (is it a graph "
+                         "model? only layers models load)");
+    if (const json* f = find(root_, "format");
+        f != nullptr && f->is_string() && f->get<std::string>() == "graph-model")
+      raise<ConfigError>(kLoad(),
+                         "format 'graph-model' is a TF.js graph model; only layers "
+                         "models load");
     const json* kv = find(*topo, "keras_version");
     keras3_ = kv != nullptr && kv->is_string() && kv->get<std::string>().rfind("3", 0) == 0;
     const json* config = find(*topo, "model_config");
@@ -433,8 +448,8 @@ class ModelBuilder {
       model_.functional_ = true;
       functional(mc);
     } else {
-      raise<ConfigError>(kLoad(), "unknown model class " + cls +
-                                      " (expected Sequential, Model or Functional)");
+      raise<ConfigError>(
+          kLoad(), "unknown model class " + cls + " (expected Sequential, Model or Functional)");
     }
     inferShapes();
     loadWeights();
@@ -469,7 +484,8 @@ class ModelBuilder {
     if (cls == "Dropout" || cls == "SpatialDropout1D" || cls == "SpatialDropout2D" ||
         cls == "GaussianNoise" || cls == "GaussianDropout" || cls == "AlphaDropout")
       return std::make_unique<IdentityLayer<Scalar>>(cls, name);
-    if (cls == "Activation") return std::make_unique<ActivationLayer<Scalar>>(cls, name, activation(cfg));
+    if (cls == "Activation")
+      return std::make_unique<ActivationLayer<Scalar>>(cls, name, activation(cfg));
     if (cls == "Dense")
       return std::make_unique<DenseLayer<Scalar>>(cls, name, denseUnits(cfg, who), activation(cfg),
                                                   getBool(cfg, who, "useBias", nullptr, true), "");
@@ -503,7 +519,8 @@ class ModelBuilder {
     if (cls == "Reshape") {
       const json* t = find(cfg, "targetShape");
       if (t == nullptr) raise<ConfigError>(who, "targetShape is missing");
-      return std::make_unique<ReshapeLayer<Scalar>>(cls, name, shapeFromJson(*t, who, "targetShape"));
+      return std::make_unique<ReshapeLayer<Scalar>>(cls, name,
+                                                    shapeFromJson(*t, who, "targetShape"));
     }
     if (cls == "SimpleRNN" || cls == "GRU" || cls == "LSTM" || cls == "RNN" ||
         cls == "Bidirectional" || cls == "CuDNNLSTM" || cls == "CuDNNGRU") {
@@ -549,8 +566,9 @@ class ModelBuilder {
       c->erase("goBackwards");
     }
     if (classOf(*b, "loadLayersModel") != classOf(*f, "loadLayersModel") || bc != fc)
-      raise<ConfigError>(who, "a backward_layer that differs from the forward layer (other than "
-                              "its name and go_backwards) is not supported");
+      raise<ConfigError>(who,
+                         "a backward_layer that differs from the forward layer (other than "
+                         "its name and go_backwards) is not supported");
   }
 
   void setThreads(json& spec) const {
@@ -605,8 +623,8 @@ class ModelBuilder {
         prev = model_.inputs_.back();
         haveInput = true;
       } else if (layer == nullptr) {
-        raise<ConfigError>(kLoad(), "InputLayer '" + name +
-                                        "' in the middle of a Sequential model");
+        raise<ConfigError>(kLoad(),
+                           "InputLayer '" + name + "' in the middle of a Sequential model");
       }
       const std::size_t id = addLayer(std::move(layer), name);
       Node n;
@@ -699,7 +717,8 @@ class ModelBuilder {
       if (inbound == nullptr || !inbound->is_array())
         raise<ConfigError>(who, "layer '" + name + "' has no inbound_nodes");
       for (const json& node : *inbound)
-        pending.push_back({id, nodeInputs(node, recurrent::detail::where("Layer", name, "inbound"))});
+        pending.push_back(
+            {id, nodeInputs(node, recurrent::detail::where("Layer", name, "inbound"))});
     }
     // The model inputs, in input_layers order.
     for (const Ref& r : refList(find(mc, "input_layers", "inputLayers"), who, "input_layers")) {
@@ -848,8 +867,8 @@ class ModelBuilder {
           std::string key = spec.name;
           if (targets.count(key) == 0) {  // Keras >= 2.2: `layer/cell/weight` -> `layer/weight`
             const auto last = key.rfind('/');
-            const auto cell =
-                last == std::string::npos || last == 0 ? std::string::npos : key.rfind('/', last - 1);
+            const auto cell = last == std::string::npos || last == 0 ? std::string::npos
+                                                                     : key.rfind('/', last - 1);
             if (cell != std::string::npos) key = key.substr(0, cell) + key.substr(last);
           }
           keyOf[g].push_back(key);
@@ -869,15 +888,15 @@ class ModelBuilder {
           continue;
         }
         if (seen.count(key) != 0)
-          raise<WeightError>(kLoad(), "weights '" + seen[key] + "' and '" + spec.name +
-                                          "' both set " + key);
+          raise<WeightError>(kLoad(),
+                             "weights '" + seen[key] + "' and '" + spec.name + "' both set " + key);
         seen[key] = spec.name;
         const WeightSlot& slot = slots[it->second.layer][it->second.slot];
         if (spec.shape != slot.shape)
           raise<WeightError>(model_.layers_[it->second.layer]->who("setWeights"),
-                             "weight '" + spec.name + "': expected shape " +
-                                 shapeText(slot.shape) + ", got " + shapeText(spec.shape) +
-                                 " — " + likelyReason(slot, spec.shape));
+                             "weight '" + spec.name + "': expected shape " + shapeText(slot.shape) +
+                                 ", got " + shapeText(spec.shape) + " — " +
+                                 likelyReason(slot, spec.shape));
       }
     }
     if (options_.strict) {
@@ -955,8 +974,8 @@ class ModelBuilder {
         for (std::size_t k = 1; k + 1 < parts.size(); ++k) sub += "/" + parts[k];
         const std::string subKey = parts[0] + sub;
         if (subOrder.count(subKey) == 0) subOrder[subKey] = subOrder.size();
-        perLayer[parts[0]].push_back({g, i, sub.find("backward") != std::string::npos,
-                                      subOrder[subKey], std::stol(last)});
+        perLayer[parts[0]].push_back(
+            {g, i, sub.find("backward") != std::string::npos, subOrder[subKey], std::stol(last)});
       }
     }
     for (auto& [layer, entries] : perLayer) {
@@ -1197,8 +1216,8 @@ LayersModel<Scalar> loadLayersModel(const std::string& modelJsonPath, const Load
       j,
       [&](const std::string& path) {
         if (path.find("://") != std::string::npos)
-          recurrent::detail::raise<IOError>(who, "weight path '" + path +
-                                                     "' is a URL; only local files load");
+          recurrent::detail::raise<IOError>(
+              who, "weight path '" + path + "' is a URL; only local files load");
         std::string rel = path;
         if (rel.rfind("./", 0) == 0) rel = rel.substr(2);
         return detail::readFile(!rel.empty() && rel[0] == '/' ? rel : dir + rel, who);

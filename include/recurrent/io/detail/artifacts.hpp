@@ -89,8 +89,8 @@ inline json pythonicToTs(const json& v) {
 struct WeightSpec {
   std::string name;
   std::vector<Index> shape;
-  std::string dtype;         ///< "float32" or "int32" (what the tensor is)
-  std::string storedDtype;   ///< what the bytes hold: dtype, or "uint8"/"uint16"/"float16"
+  std::string dtype;          ///< "float32" or "int32" (what the tensor is)
+  std::string storedDtype;    ///< what the bytes hold: dtype, or "uint8"/"uint16"/"float16"
   double scale = 1, min = 0;  ///< affine dequantisation (uint8/uint16)
   std::size_t elements = 0;
   std::size_t bytes = 0;
@@ -129,7 +129,8 @@ inline std::vector<WeightGroup> parseManifest(const json& manifest, const std::s
     for (const json& w : group["weights"]) {
       WeightSpec s;
       if (!w.is_object() || !w.contains("name") || !w["name"].is_string())
-        raise<FormatError>(who, at + ".weights: an entry without a name: " + w.dump().substr(0, 200));
+        raise<FormatError>(who,
+                           at + ".weights: an entry without a name: " + w.dump().substr(0, 200));
       s.name = w["name"].get<std::string>();
       const std::string wat = at + " weight '" + s.name + "'";
       if (!w.contains("shape") || !w["shape"].is_array())
@@ -148,7 +149,8 @@ inline std::vector<WeightGroup> parseManifest(const json& manifest, const std::s
       s.elements = n;
       s.dtype = w.contains("dtype") && w["dtype"].is_string() ? w["dtype"].get<std::string>() : "";
       if (s.dtype != "float32" && s.dtype != "int32")
-        raise<FormatError>(who, wat + ": dtype " + (w.contains("dtype") ? w["dtype"].dump() : "missing") +
+        raise<FormatError>(who, wat + ": dtype " +
+                                    (w.contains("dtype") ? w["dtype"].dump() : "missing") +
                                     " is not supported (float32 or int32)");
       s.storedDtype = s.dtype;
       if (w.contains("quantization") && !w["quantization"].is_null()) {
@@ -269,13 +271,13 @@ void decodeGroup(const WeightGroup& group, std::size_t groupIndex, const std::st
   if (data.size() > need)
     raise<FormatError>(who, at + ": the shards hold " + std::to_string(data.size()) +
                                 " bytes but the manifest's weights need only " +
-                                std::to_string(need) + " (oversized shard, or a weight missing "
-                                                       "from the manifest?)");
+                                std::to_string(need) +
+                                " (oversized shard, or a weight missing "
+                                "from the manifest?)");
   std::size_t offset = 0;
   for (const WeightSpec& s : group.specs) {
-    out.push_back(
-        {s.name, decodeWeight<Scalar>(
-                     s, reinterpret_cast<const unsigned char*>(data.data()) + offset)});
+    out.push_back({s.name, decodeWeight<Scalar>(
+                               s, reinterpret_cast<const unsigned char*>(data.data()) + offset)});
     offset += s.bytes;
   }
 }

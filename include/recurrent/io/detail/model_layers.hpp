@@ -24,8 +24,8 @@ using Shape = std::vector<Index>;  ///< -1 = unknown (TF.js `null`)
 /// How a stored weight becomes the value our layer takes.
 enum class WeightTransform {
   None,
-  SumHalves,     ///< CuDNNLSTM bias [8u] -> b_input + b_recurrent [4u]
-  TwoRows,       ///< CuDNNGRU bias [6u] -> [2, 3u] (input row, recurrent row)
+  SumHalves,  ///< CuDNNLSTM bias [8u] -> b_input + b_recurrent [4u]
+  TwoRows,    ///< CuDNNGRU bias [6u] -> [2, 3u] (input row, recurrent row)
 };
 
 /// One weight a layer needs: its TF.js name below the layer (`kernel`, `forward_lstm/bias`,
@@ -77,7 +77,8 @@ class ModelLayer {
   /// Builds with the stored values (one per slot, shapes already checked).
   virtual void setWeights(const std::vector<Shape>&, std::vector<Tensor>) {}
   /// TF.js `call`. `mask`: the first input's mask, if any.
-  virtual std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor* mask) = 0;
+  virtual std::vector<Tensor> call(const std::vector<const Tensor*>& inputs,
+                                   const Tensor* mask) = 0;
   /// TF.js `computeMask` (the default carries the first input's mask over).
   virtual Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask) const {
     return mask != nullptr ? Mask(*mask) : Mask();
@@ -102,9 +103,10 @@ class ModelLayer {
   Index lastDim(const std::vector<Shape>& in) const {
     const Shape& s = oneShape(in);
     if (s.empty() || s.back() <= 0)
-      raise<ShapeError>(who("build"), "the last dimension of the input must be known to build "
-                                      "the weights; input shape " +
-                                          shapeText(s));
+      raise<ShapeError>(who("build"),
+                        "the last dimension of the input must be known to build "
+                        "the weights; input shape " +
+                            shapeText(s));
     return s.back();
   }
 
@@ -179,19 +181,24 @@ class DenseLayer final : public ModelLayer<Scalar> {
       raise<ShapeError>(this->who("build"),
                         "expects an input of rank >= 2, got shape " + shapeText(s));
     if (this->className() == "TimeDistributed" && s.size() < 3)
-      raise<ShapeError>(this->who("build"), "TimeDistributed layer expects an input shape >= 3D, "
-                                            "but received input shape " +
-                                                shapeText(s));
+      raise<ShapeError>(this->who("build"),
+                        "TimeDistributed layer expects an input shape >= 3D, "
+                        "but received input shape " +
+                            shapeText(s));
     s.back() = units_;
     return {s};
   }
   std::vector<WeightSlot> weightSlots(const std::vector<Shape>& in) const override {
     const Index d = this->lastDim(in);
-    std::vector<WeightSlot> s{{prefix_ + "kernel", {d, units_}, WeightTransform::None,
-                               "a Dense kernel is [input features, units] = [" +
-                                   std::to_string(d) + ", " + std::to_string(units_) + "]"}};
+    std::vector<WeightSlot> s{{prefix_ + "kernel",
+                               {d, units_},
+                               WeightTransform::None,
+                               "a Dense kernel is [input features, units] = [" + std::to_string(d) +
+                                   ", " + std::to_string(units_) + "]"}};
     if (useBias_)
-      s.push_back({prefix_ + "bias", {units_}, WeightTransform::None,
+      s.push_back({prefix_ + "bias",
+                   {units_},
+                   WeightTransform::None,
                    "a Dense bias is [units] = [" + std::to_string(units_) + "]"});
     return s;
   }
@@ -248,7 +255,9 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
     return {s};
   }
   std::vector<WeightSlot> weightSlots(const std::vector<Shape>&) const override {
-    return {{"embeddings", {inputDim_, outputDim_}, WeightTransform::None,
+    return {{"embeddings",
+             {inputDim_, outputDim_},
+             WeightTransform::None,
              "embeddings are [inputDim, outputDim] = [" + std::to_string(inputDim_) + ", " +
                  std::to_string(outputDim_) + "]"}};
   }
@@ -316,11 +325,10 @@ class MaskingLayer final : public ModelLayer<Scalar> {
  private:
   Tensor keep(const Tensor& x) const {
     if (x.rank() < 1 || x.shape.back() == 0)
-      raise<ShapeError>(this->who("call"), "expected a non-empty last axis, got shape " +
-                                               shapeText(x.shape));
+      raise<ShapeError>(this->who("call"),
+                        "expected a non-empty last axis, got shape " + shapeText(x.shape));
     const auto cols = static_cast<std::size_t>(x.shape.back());
-    Tensor m(Shape(x.shape.begin(), x.shape.end() - 1),
-             std::vector<Scalar>(x.data.size() / cols));
+    Tensor m(Shape(x.shape.begin(), x.shape.end() - 1), std::vector<Scalar>(x.data.size() / cols));
     for (std::size_t r = 0; r < m.data.size(); ++r) {
       bool any = false;
       for (std::size_t c = 0; c < cols; ++c)
@@ -347,8 +355,8 @@ class ReshapeLayer final : public ModelLayer<Scalar> {
     for (std::size_t i = 1; i < s.size(); ++i) known = known && s[i] >= 0;
     if (this->className() == "Flatten") {
       if (s.size() < 2)
-        raise<ShapeError>(this->who("build"), "expects an input of rank >= 2 (got " +
-                                                  shapeText(s) + ")");
+        raise<ShapeError>(this->who("build"),
+                          "expects an input of rank >= 2 (got " + shapeText(s) + ")");
       return {{s[0], known ? product(s, 1) : -1}};
     }
     Shape out{s[0]};
