@@ -1,11 +1,14 @@
 # Driver of the consumer.* CTest tests (cmake -P). Not part of the consumer project itself.
 #
-# STEP=install     install RECURRENT_BINARY_DIR into a fresh PREFIX (BUILD_TYPE for multi-config)
+# STEP=install     install RECURRENT_BINARY_DIR into a fresh PREFIX (BUILD_TYPE for multi-config);
+#                  INSTALLED_TOOL (a path relative to PREFIX, e.g. bin/recurrent-predict) must
+#                  then exist too, when given
 # STEP=consumer    configure CONSUMER_SOURCE_DIR in a fresh BINARY_DIR with MODE
 #                  (find_package | add_subdirectory | fetchcontent), build it, run it, and check
 #                  that it prints EXPECTED_VERSION. For find_package: PREFIX (an install prefix)
 #                  or PACKAGE_DIR (a directory holding recurrent-config.cmake, e.g. the build tree);
-#                  WITH_JSON=ON also asks for the json component. VERSION_ONLY=ON builds the
+#                  WITH_JSON=ON also asks for the json component (WITH_TOOL=ON: and checks the
+#                  imported executable recurrent::predict). VERSION_ONLY=ON builds the
 #                  consumer without its layer run (RECURRENT_CONSUMER_VERSION_ONLY).
 # STEP=pkg_config  query PKG_CONFIG for recurrent in PREFIX, then compile and run the consumer's
 #                  main.cpp with only the flags pkg-config gives (VERSION_ONLY=ON as above).
@@ -30,7 +33,7 @@ if(STEP STREQUAL "install")
   foreach(_f include/recurrent/version.hpp share/cmake/recurrent/recurrent-config.cmake
              share/cmake/recurrent/recurrent-config-version.cmake
              share/cmake/recurrent/recurrent-targets.cmake share/pkgconfig/recurrent.pc
-             share/doc/recurrent/LICENSE)
+             share/doc/recurrent/LICENSE ${INSTALLED_TOOL})
     if(NOT EXISTS "${PREFIX}/${_f}")
       message(FATAL_ERROR "consumer test: install did not produce ${_f}:\n${run_output}")
     endif()
@@ -93,6 +96,9 @@ if(WARNING_AS_ERROR)
 endif()
 if(WITH_JSON)
   list(APPEND _args "-DRECURRENT_CONSUMER_JSON=ON")
+endif()
+if(WITH_TOOL)
+  list(APPEND _args "-DRECURRENT_CONSUMER_TOOL=ON")
 endif()
 if(VERSION_ONLY)
   list(APPEND _args "-DRECURRENT_CONSUMER_VERSION_ONLY=ON")

@@ -1,0 +1,686 @@
+// recurrent-predict: runs a TF.js / Keras layers model (model.json + weight shards) on inputs
+// given as JSON or .npy files and prints the outputs as JSON. `recurrent-predict --help` explains
+// the inputs and options.
+//
+// Exit status: 0 success, 1 an error (message with the exception kind on stderr) or an --expect
+// mismatch, 2 a usage error.
+#include <recurrent/io/tfjs.hpp>
+#include <recurrent/version.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace {
+
+using nlohmann::json;
+using recurrent::Index;
+
+constexpr const char* kProgram = "recurrent-predict";
+
+constexpr const char* kUsage =
+    "usage: recurrent-predict [options] MODEL.json [INPUT...]\n"
+    "\n"
+    "Loads a TF.js layers model (model.json + the weight shards it names, as saved by TF.js or\n"
+    "the tfjs converter), runs model.predict on the inputs and prints\n"
+    "  {\"outputs\": [{\"name\": ..., \"shape\": [...], \"data\": [...]}, ...]}\n"
+    "to stdout (names: the model's outputNames; data row-major; non-finite values as null).\n"
+    "\n"
+    "INPUT is either\n"
+    "  a JSON file {\"inputs\": [{\"name\": ..., \"shape\": [...], \"data\": [...]}, ...]}\n"
+    "    (\"name\" optional: named inputs go to the model input of that name, the others fill\n"
+    "    the remaining inputs in order), or\n"
+    "  a .npy file (NumPy format 1.0/2.0/3.0, C order, dtype <f4 <f8 <i4 <i8 |u1 |i1 <u2 <i2)\n"
+    "    holding one tensor; one file per model input, in model input order.\n"
+    "Files are told apart by content (the NumPy magic), not by name; they can be mixed.\n"
+    "\n"
+    "options:\n"
+    "  --summary        print model.summary() (to stdout without INPUT, else to stderr)\n"
+    "  --double         compute in double instead of float\n"
+    "  --threads N      helper threads of every recurrent layer (LoadOptions::threads, default 1)\n"
+    "  --time           after the printed predict, time predict: a warm-up run, then at least\n"
+    "                   10 runs and 0.5 s; prints median/min/mean latency to stderr\n"
+    "  --repeat N       with --time: exactly N timed runs instead\n"
+    "  --expect FILE    compare the outputs with FILE ({\"outputs\": [...]}, or a reference.json\n"
+    "                   {\"calls\": [...]} whose first call with outputs is used) within\n"
+    "                   1e-5 + 1e-4*|expected|; exit 1 with the first mismatch on stderr\n"
+    "  --help           this text\n"
+    "  --version        the library version\n"
+    "\n"
+    "Stateful models: the printed outputs come from the first predict on the fresh model; with\n"
+    "--time, states are reset before every timed run.\n"
+    "Exit status: 0 success, 1 error or --expect mismatch, 2 usage error.\n";
+
+/// A usage error: message + exit status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Options {
+  std::string model;
+  std::vector<std::string> inputs;
+  std::string expect;
+  bool summary = false;
+  bool time = false;
+  bool useDouble = false;
+  int threads = 1;
+  long repeat = 0;  ///< 0 = at least 10 runs and 0.5 s
+};
+
+long parseCount(const std::string& option, const std::string& text, long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || end == nullptr || *end != '\0' || errno != 0 || v < 1 || v > max)
+    throw UsageError(option + " expects an integer from 1 to " + std::to_string(max) + ", got '" +
+                     text + "'");
+  return v;
+}
+
+Options parseArgs(int argc, char** argv) {
+  Options o;
+  bool positionalOnly = false;
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (positionalOnly || arg.size() < 2 || arg[0] != '-') {
+      positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      positionalOnly = true;
+      continue;
+    }
+    std::optional<std::string> inlineValue;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inlineValue = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto value = [&]() -> std::string {
+      if (inlineValue) return *inlineValue;
+      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      return argv[++i];
+    };
+    auto noValue = [&]() {
+      if (inlineValue) throw UsageError(arg + " takes no value");
+    };
+    if (arg == "--help" || arg == "-h") {
+      noValue();
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    } else if (arg == "--version") {
+      noValue();
+      std::printf("recurrent-predict (recurrent %s)\n", RECURRENT_VERSION_STRING);
+      std::exit(0);
+    } else if (arg == "--summary") {
+      noValue();
+      o.summary = true;
+    } else if (arg == "--time") {
+      noValue();
+      o.time = true;
+    } else if (arg == "--double") {
+      noValue();
+      o.useDouble = true;
+    } else if (arg == "--threads") {
+      o.threads = static_cast<int>(parseCount(arg, value(), 1024));
+    } else if (arg == "--repeat") {
+      o.repeat = parseCount(arg, value(), 1000000000L);
+    } else if (arg == "--expect") {
+      o.expect = value();
+      if (o.expect.empty()) throw UsageError("--expect needs a file name");
+    } else {
+      throw UsageError("unknown option '" + arg + "'");
+    }
+  }
+  if (positional.empty()) throw UsageError("no MODEL.json given");
+  o.model = positional[0];
+  o.inputs.assign(positional.begin() + 1, positional.end());
+  if (o.inputs.empty() && !o.summary)
+    throw UsageError("no INPUT given (an input file is needed unless --summary)");
+  if (o.inputs.empty() && (o.time || !o.expect.empty()))
+    throw UsageError(std::string(o.time ? "--time" : "--expect") + " needs INPUT");
+  if (o.repeat != 0 && !o.time) throw UsageError("--repeat only applies with --time");
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input files
+// ---------------------------------------------------------------------------------------------
+
+/// One input tensor as read from a file (values kept as double: int64 indices stay exact up to
+/// 2^53, float32 and float64 exactly).
+struct RawTensor {
+  std::optional<std::string> name;
+  std::vector<Index> shape;
+  std::vector<double> data;
+  std::string origin;  ///< "'file'" or "'file' inputs[2]" for messages
+};
+
+[[noreturn]] void formatError(const std::string& origin, const std::string& message) {
+  throw recurrent::FormatError(origin + ": " + message);
+}
+
+std::string readFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw recurrent::IOError("cannot open " + what + " '" + path + "'");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw recurrent::IOError("cannot read " + what + " '" + path + "'");
+  return bytes;
+}
+
+std::string shapeText(const std::vector<Index>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("null") : std::to_string(shape[i]));
+  return s + "]";
+}
+
+/// Element count of `shape`, or nullopt if a dimension is negative or the product overflows
+/// (limit: 2^40 elements).
+std::optional<std::size_t> elementCount(const std::vector<Index>& shape) {
+  constexpr std::size_t kLimit = std::size_t{1} << 40;
+  std::size_t n = 1;
+  for (Index d : shape) {
+    if (d < 0) return std::nullopt;
+    const auto u = static_cast<std::size_t>(d);
+    if (u != 0 && n > kLimit / u) return std::nullopt;
+    n *= u;
+  }
+  return n;
+}
+
+/// Parses the Python-literal header dict of a .npy file: {'descr': '<f4', 'fortran_order': False,
+/// 'shape': (2, 3), }
+struct NpyHeader {
+  std::string descr;
+  bool fortranOrder = false;
+  std::vector<Index> shape;
+};
+
+NpyHeader parseNpyHeader(const std::string& h, const std::string& origin) {
+  std::size_t p = 0;
+  auto bad = [&](const std::string& what) {
+    formatError(origin, "bad .npy header (" + what + " at offset " + std::to_string(p) +
+                            "): " + h.substr(0, 200));
+  };
+  auto skipSpace = [&] {
+    while (p < h.size() && (h[p] == ' ' || h[p] == '\t' || h[p] == '\n' || h[p] == '\r')) ++p;
+  };
+  auto expect = [&](char c) {
+    skipSpace();
+    if (p >= h.size() || h[p] != c) bad(std::string("expected '") + c + "'");
+    ++p;
+  };
+  auto string = [&]() {
+    skipSpace();
+    if (p >= h.size() || (h[p] != '\'' && h[p] != '"')) bad("expected a string");
+    const char q = h[p++];
+    const auto end = h.find(q, p);
+    if (end == std::string::npos) bad("unterminated string");
+    std::string s = h.substr(p, end - p);
+    p = end + 1;
+    return s;
+  };
+  NpyHeader out;
+  bool haveDescr = false, haveOrder = false, haveShape = false;
+  expect('{');
+  for (;;) {
+    skipSpace();
+    if (p < h.size() && h[p] == '}') break;
+    const std::string key = string();
+    expect(':');
+    skipSpace();
+    if (key == "descr") {
+      out.descr = string();
+      haveDescr = true;
+    } else if (key == "fortran_order") {
+      if (h.compare(p, 4, "True") == 0) {
+        out.fortranOrder = true;
+        p += 4;
+      } else if (h.compare(p, 5, "False") == 0) {
+        p += 5;
+      } else {
+        bad("fortran_order is not True or False");
+      }
+      haveOrder = true;
+    } else if (key == "shape") {
+      expect('(');
+      for (;;) {
+        skipSpace();
+        if (p < h.size() && h[p] == ')') break;
+        std::size_t digits = 0;
+        Index v = 0;
+        while (p < h.size() && h[p] >= '0' && h[p] <= '9' && digits < 15) {
+          v = v * 10 + (h[p++] - '0');
+          ++digits;
+        }
+        if (digits == 0 || (p < h.size() && h[p] >= '0' && h[p] <= '9'))
+          bad("expected a dimension");
+        if (p < h.size() && h[p] == 'L') ++p;  // Python 2 long
+        out.shape.push_back(v);
+        skipSpace();
+        if (p < h.size() && h[p] == ',') ++p;
+      }
+      ++p;  // ')'
+      haveShape = true;
+    } else {
+      bad("unknown key '" + key + "'");
+    }
+    skipSpace();
+    if (p < h.size() && h[p] == ',') ++p;
+  }
+  if (!haveDescr || !haveOrder || !haveShape)
+    bad("needs the keys 'descr', 'fortran_order' and 'shape'");
+  return out;
+}
+
+template <class T>
+T loadLittleEndian(const unsigned char* p) {
+  using U = std::conditional_t<
+      sizeof(T) == 1, std::uint8_t,
+      std::conditional_t<sizeof(T) == 2, std::uint16_t,
+                         std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>>>;
+  U u = 0;
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    u = static_cast<U>(u | (static_cast<U>(p[i]) << (8 * i)));
+  T v;
+  std::memcpy(&v, &u, sizeof(T));
+  return v;
+}
+
+template <class T>
+void decodeInto(const unsigned char* p, std::size_t n, std::vector<double>& out) {
+  out.resize(n);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<double>(loadLittleEndian<T>(p + i * sizeof(T)));
+}
+
+RawTensor readNpy(const std::string& bytes, const std::string& path) {
+  const std::string origin = "'" + path + "'";
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 10)
+    formatError(origin, ".npy file too short (" + std::to_string(bytes.size()) + " bytes)");
+  const unsigned major = u[6];
+  std::size_t headerLen = 0, start = 0;
+  if (major == 1) {
+    headerLen = loadLittleEndian<std::uint16_t>(u + 8);
+    start = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) formatError(origin, ".npy file too short");
+    headerLen = loadLittleEndian<std::uint32_t>(u + 8);
+    start = 12;
+  } else {
+    formatError(origin, "unsupported .npy format version " + std::to_string(major) + "." +
+                            std::to_string(u[7]) + " (1.0, 2.0 and 3.0 are)");
+  }
+  if (headerLen > bytes.size() - start)
+    formatError(origin, ".npy header length " + std::to_string(headerLen) + " exceeds the file");
+  const NpyHeader h = parseNpyHeader(bytes.substr(start, headerLen), origin);
+  if (h.fortranOrder)
+    formatError(origin,
+                "fortran_order arrays are not supported (save C-order data, e.g. "
+                "numpy.ascontiguousarray)");
+  struct Kind {
+    const char* descr;
+    std::size_t size;
+  };
+  static const Kind kinds[] = {{"<f4", 4}, {"<f8", 8}, {"<i4", 4}, {"<i8", 8},
+                               {"|u1", 1}, {"|i1", 1}, {"<u2", 2}, {"<i2", 2}};
+  const Kind* kind = nullptr;
+  for (const Kind& k : kinds)
+    if (h.descr == k.descr) kind = &k;
+  if (kind == nullptr)
+    formatError(origin, "unsupported .npy dtype '" + h.descr +
+                            "' (supported: <f4 <f8 <i4 <i8 |u1 |i1 <u2 <i2)");
+  const auto n = elementCount(h.shape);
+  if (!n) formatError(origin, ".npy shape " + shapeText(h.shape) + " is too large");
+  const std::size_t dataStart = start + headerLen;
+  const std::size_t have = bytes.size() - dataStart;
+  if (*n > have / kind->size || *n * kind->size != have)
+    formatError(origin, ".npy data: shape " + shapeText(h.shape) + " of " + h.descr + " needs " +
+                            std::to_string(*n) + " x " + std::to_string(kind->size) +
+                            " bytes, the file holds " + std::to_string(have));
+  RawTensor t;
+  t.shape = h.shape;
+  t.origin = origin;
+  const unsigned char* d = u + dataStart;
+  const std::string& s = h.descr;
+  if (s == "<f4")
+    decodeInto<float>(d, *n, t.data);
+  else if (s == "<f8")
+    decodeInto<double>(d, *n, t.data);
+  else if (s == "<i4")
+    decodeInto<std::int32_t>(d, *n, t.data);
+  else if (s == "<i8")
+    decodeInto<std::int64_t>(d, *n, t.data);
+  else if (s == "|u1")
+    decodeInto<std::uint8_t>(d, *n, t.data);
+  else if (s == "|i1")
+    decodeInto<std::int8_t>(d, *n, t.data);
+  else if (s == "<u2")
+    decodeInto<std::uint16_t>(d, *n, t.data);
+  else
+    decodeInto<std::int16_t>(d, *n, t.data);
+  return t;
+}
+
+/// `{"shape": [...], "data": [...]}` (data flat, or nested as in a NumPy `tolist()`).
+void flattenData(const json& v, std::vector<double>& out, const std::string& origin) {
+  if (v.is_array()) {
+    for (const json& item : v) flattenData(item, out, origin);
+  } else if (v.is_number()) {
+    out.push_back(v.get<double>());
+  } else if (v.is_null()) {
+    out.push_back(std::numeric_limits<double>::quiet_NaN());
+  } else {
+    formatError(origin, "data: expected numbers, got " + std::string(v.type_name()));
+  }
+}
+
+RawTensor tensorFromJson(const json& t, const std::string& origin) {
+  if (!t.is_object()) formatError(origin, "expected an object {\"shape\", \"data\"}");
+  RawTensor out;
+  out.origin = origin;
+  if (auto it = t.find("name"); it != t.end() && !it->is_null()) {
+    if (!it->is_string()) formatError(origin, "\"name\" must be a string");
+    out.name = it->get<std::string>();
+  }
+  const auto shape = t.find("shape");
+  if (shape == t.end() || !shape->is_array()) formatError(origin, "missing \"shape\" array");
+  for (const json& d : *shape) {
+    if (!d.is_number_integer() || d.get<std::int64_t>() < 0)
+      formatError(origin, "shape: bad dimension " + d.dump());
+    out.shape.push_back(static_cast<Index>(d.get<std::int64_t>()));
+  }
+  const auto n = elementCount(out.shape);
+  if (!n) formatError(origin, "shape " + shapeText(out.shape) + " is too large");
+  const auto data = t.find("data");
+  if (data == t.end()) formatError(origin, "missing \"data\"");
+  flattenData(*data, out.data, origin);
+  if (out.data.size() != *n)
+    formatError(origin, "shape " + shapeText(out.shape) + " has " + std::to_string(*n) +
+                            " elements, \"data\" holds " + std::to_string(out.data.size()));
+  return out;
+}
+
+json parseJsonFile(const std::string& text, const std::string& path) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    formatError("'" + path + "'", std::string("not valid JSON: ") + e.what());
+  }
+}
+
+std::vector<RawTensor> readInputFile(const std::string& path) {
+  const std::string bytes = readFile(path, "input file");
+  if (bytes.compare(0, 6, "\x93NUMPY") == 0) return {readNpy(bytes, path)};
+  const json j = parseJsonFile(bytes, path);
+  const std::string origin = "'" + path + "'";
+  if (!j.is_object() || !j.contains("inputs") || !j["inputs"].is_array())
+    formatError(origin,
+                "expected {\"inputs\": [{\"name\", \"shape\", \"data\"}, ...]} (or a "
+                ".npy file)");
+  std::vector<RawTensor> out;
+  for (std::size_t i = 0; i < j["inputs"].size(); ++i)
+    out.push_back(tensorFromJson(j["inputs"][i], origin + " inputs[" + std::to_string(i) + "]"));
+  return out;
+}
+
+std::string nameList(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+/// Puts the tensors in model input order: named ones at the input of that name, the others in
+/// the remaining slots in order.
+std::vector<RawTensor> arrangeInputs(std::vector<RawTensor> raw,
+                                     const std::vector<std::string>& names) {
+  if (raw.size() != names.size())
+    throw recurrent::ValueError("the model has " + std::to_string(names.size()) + " input(s) (" +
+                                nameList(names) + "), the input files hold " +
+                                std::to_string(raw.size()));
+  std::vector<std::optional<RawTensor>> slots(names.size());
+  std::vector<RawTensor> unnamed;
+  for (RawTensor& t : raw) {
+    if (!t.name) {
+      unnamed.push_back(std::move(t));
+      continue;
+    }
+    const auto it = std::find(names.begin(), names.end(), *t.name);
+    if (it == names.end())
+      throw recurrent::ValueError(t.origin + ": '" + *t.name +
+                                  "' is not a model input (inputs: " + nameList(names) + ")");
+    auto& slot = slots[static_cast<std::size_t>(it - names.begin())];
+    if (slot)
+      throw recurrent::ValueError("input '" + *t.name + "' is given twice (" + slot->origin +
+                                  " and " + t.origin + ")");
+    slot = std::move(t);
+  }
+  std::vector<RawTensor> out;
+  std::size_t next = 0;
+  for (auto& slot : slots) out.push_back(slot ? std::move(*slot) : std::move(unnamed[next++]));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output, comparison, timing
+// ---------------------------------------------------------------------------------------------
+
+template <class Scalar>
+void appendNumber(std::string& out, Scalar v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[40];
+  const int n = std::snprintf(buf, sizeof buf, std::is_same_v<Scalar, float> ? "%.9g" : "%.17g",
+                              static_cast<double>(v));
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+template <class Scalar>
+std::string outputsJson(const std::vector<recurrent::FlatTensor<Scalar>>& outputs,
+                        const std::vector<std::string>& names) {
+  std::string s = "{\"outputs\": [";
+  for (std::size_t o = 0; o < outputs.size(); ++o) {
+    s += o ? ",\n  " : "\n  ";
+    s +=
+        "{\"name\": " + json(o < names.size() ? names[o] : std::string()).dump() + ", \"shape\": [";
+    for (std::size_t i = 0; i < outputs[o].shape.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(outputs[o].shape[i]);
+    s += "], \"data\": [";
+    for (std::size_t i = 0; i < outputs[o].data.size(); ++i) {
+      if (i) s += ", ";
+      appendNumber(s, outputs[o].data[i]);
+    }
+    s += "]}";
+  }
+  s += outputs.empty() ? "]}\n" : "\n]}\n";
+  return s;
+}
+
+/// The expected outputs of an --expect file.
+json expectedOutputs(const std::string& path) {
+  const json j = parseJsonFile(readFile(path, "--expect file"), path);
+  const std::string origin = "'" + path + "'";
+  if (j.is_object() && j.contains("outputs") && j["outputs"].is_array()) return j["outputs"];
+  if (j.is_object() && j.contains("calls") && j["calls"].is_array())
+    for (const json& call : j["calls"])
+      if (call.is_object() && call.contains("outputs") && call["outputs"].is_array())
+        return call["outputs"];
+  formatError(origin, "expected {\"outputs\": [...]} or {\"calls\": [{\"outputs\": [...]}, ...]}");
+}
+
+/// "" if every output matches, else the first mismatch. `worst` = largest error / tolerance.
+template <class Scalar>
+std::string compareOutputs(const std::vector<recurrent::FlatTensor<Scalar>>& got, const json& want,
+                           const std::string& path, double& worst) {
+  if (got.size() != want.size())
+    return "the model gives " + std::to_string(got.size()) + " output(s), '" + path + "' has " +
+           std::to_string(want.size());
+  for (std::size_t o = 0; o < got.size(); ++o) {
+    const std::string at = "output " + std::to_string(o);
+    const RawTensor w =
+        tensorFromJson(want[o], "'" + path + "' outputs[" + std::to_string(o) + "]");
+    if (got[o].shape != w.shape)
+      return at + ": shape " + shapeText(got[o].shape) + ", expected " + shapeText(w.shape);
+    for (std::size_t i = 0; i < w.data.size(); ++i) {
+      const double g = static_cast<double>(got[o].data[i]);
+      const double e = w.data[i];
+      if (std::isnan(e)) {  // null: any non-finite value
+        if (std::isfinite(g))
+          return at + " element " + std::to_string(i) + ": got " + std::to_string(g) +
+                 ", expected a non-finite value (null)";
+        continue;
+      }
+      const double err = std::abs(g - e);
+      const double tol = 1e-5 + 1e-4 * std::abs(e);
+      if (!(err <= tol)) {
+        char buf[200];
+        std::snprintf(buf, sizeof buf, " element %zu: got %.9g, expected %.9g (error %.3g > %.3g)",
+                      i, g, e, err, tol);
+        return at + buf;
+      }
+      worst = std::max(worst, err / tol);
+    }
+  }
+  return "";
+}
+
+/// "12.3 us", "4.56 ms", "1.23 s" from milliseconds.
+std::string duration(double ms) {
+  char buf[40];
+  if (ms < 1)
+    std::snprintf(buf, sizeof buf, "%.3g us", 1e3 * ms);
+  else if (ms < 1e3)
+    std::snprintf(buf, sizeof buf, "%.3g ms", ms);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g s", 1e-3 * ms);
+  return buf;
+}
+
+template <class Scalar>
+void timePredict(recurrent::io::LayersModel<Scalar>& model,
+                 const std::vector<recurrent::FlatTensor<Scalar>>& inputs, const Options& o) {
+  using Clock = std::chrono::steady_clock;
+  const bool stateful = model.stateful();
+  if (stateful) model.resetStates();
+  (void)model.predict(inputs);  // warm-up
+  std::vector<double> ms;
+  double total = 0;
+  while (o.repeat > 0 ? static_cast<long>(ms.size()) < o.repeat : (ms.size() < 10 || total < 0.5)) {
+    if (stateful) model.resetStates();
+    const auto t0 = Clock::now();
+    const auto out = model.predict(inputs);
+    const auto t1 = Clock::now();
+    const double s = std::chrono::duration<double>(t1 - t0).count();
+    ms.push_back(1e3 * s);
+    total += s;
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  std::fprintf(stderr, "%s: latency median %s, min %s, mean %s, %zu runs (%s, %d thread%s)\n",
+               kProgram, duration(median).c_str(), duration(sorted.front()).c_str(),
+               duration(1e3 * total / static_cast<double>(n)).c_str(), n,
+               std::is_same_v<Scalar, float> ? "float" : "double", o.threads,
+               o.threads == 1 ? "" : "s");
+}
+
+template <class Scalar>
+int run(const Options& o) {
+  recurrent::io::LoadOptions load;
+  load.threads = o.threads;
+  auto model = recurrent::io::loadLayersModel<Scalar>(o.model, load);
+
+  if (o.summary) std::fputs(model.summary().c_str(), o.inputs.empty() ? stdout : stderr);
+  if (o.inputs.empty()) return 0;
+
+  std::vector<RawTensor> raw;
+  for (const std::string& path : o.inputs) {
+    auto tensors = readInputFile(path);
+    for (auto& t : tensors) raw.push_back(std::move(t));
+  }
+  raw = arrangeInputs(std::move(raw), model.inputNames());
+  std::vector<recurrent::FlatTensor<Scalar>> inputs;
+  for (const RawTensor& t : raw) {
+    std::vector<Scalar> data(t.data.size());
+    std::transform(t.data.begin(), t.data.end(), data.begin(),
+                   [](double v) { return static_cast<Scalar>(v); });
+    inputs.emplace_back(t.shape, std::move(data));
+  }
+
+  const auto outputs = model.predict(inputs);
+  const std::string text = outputsJson(outputs, model.outputNames());
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+
+  int status = 0;
+  if (!o.expect.empty()) {
+    double worst = 0;
+    const std::string diff = compareOutputs(outputs, expectedOutputs(o.expect), o.expect, worst);
+    if (diff.empty()) {
+      std::fprintf(stderr, "%s: %zu output(s) match '%s' (worst error %.3f of the tolerance)\n",
+                   kProgram, outputs.size(), o.expect.c_str(), worst);
+    } else {
+      std::fprintf(stderr, "%s: mismatch with '%s': %s\n", kProgram, o.expect.c_str(),
+                   diff.c_str());
+      status = 1;
+    }
+  }
+  if (o.time) timePredict(model, inputs, o);
+  return status;
+}
+
+/// The most derived library exception type, for messages.
+const char* kindOf(const std::exception& e) {
+  if (dynamic_cast<const recurrent::WeightError*>(&e)) return "WeightError";
+  if (dynamic_cast<const recurrent::ShapeError*>(&e)) return "ShapeError";
+  if (dynamic_cast<const recurrent::ConfigError*>(&e)) return "ConfigError";
+  if (dynamic_cast<const recurrent::ValueError*>(&e)) return "ValueError";
+  if (dynamic_cast<const recurrent::StateError*>(&e)) return "StateError";
+  if (dynamic_cast<const recurrent::FormatError*>(&e)) return "FormatError";
+  if (dynamic_cast<const recurrent::IOError*>(&e)) return "IOError";
+  if (dynamic_cast<const recurrent::Error*>(&e)) return "Error";
+  if (dynamic_cast<const nlohmann::json::exception*>(&e)) return "nlohmann::json::exception";
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return "std::bad_alloc";
+  return "std::exception";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  try {
+    o = parseArgs(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "%s: %s\n(see %s --help)\n", kProgram, e.what(), kProgram);
+    return 2;
+  }
+  try {
+    return o.useDouble ? run<double>(o) : run<float>(o);
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "%s: %s: %s\n", kProgram, kindOf(e), e.what());
+    return 1;
+  }
+}
