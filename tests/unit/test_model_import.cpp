@@ -210,6 +210,14 @@ TEST_CASE("model import: file and format errors", "[io][model][errors]") {
     CHECK_THAT(messageOf<recurrent::FormatError>([&] { a.load(); }),
                ContainsSubstring("unknown quantization dtype 'int4'"));
   }
+  SECTION("a document nested too deeply") {
+    auto a = gruModel(false, false);
+    json deep = 1;
+    for (int i = 0; i < 200; ++i) deep = json::array({deep});
+    a.model["modelTopology"]["config"]["layers"][1]["config"]["extra"] = deep;
+    CHECK_THAT(messageOf<recurrent::FormatError>([&] { a.load(); }),
+               ContainsSubstring("nested more than 64 levels"));
+  }
   SECTION("a graph model") {
     Artifacts a;
     a.model = {{"format", "graph-model"}, {"modelTopology", {{"node", json::array()}}}};

@@ -63,7 +63,9 @@ class ModelBuilder;
 
 /// Options of `loadLayersModel`.
 struct LoadOptions {
-  /// TF.js `strict`: every provided weight must be used and every layer weight provided.
+  /// TF.js `strict`: every provided weight must be used. `false` ignores weights no layer
+  /// takes. (Every weight a layer needs must be provided either way: unlike TF.js, no layer
+  /// runs on its random initial weights.)
   bool strict = true;
   /// `RNNLayerOptions::threads` of every recurrent layer (extension; 1 = the calling thread).
   int threads = 1;
@@ -422,6 +424,7 @@ class ModelBuilder {
 
   Model build() {
     if (!root_.is_object()) raise<FormatError>(kLoad(), "model.json: expected a JSON object");
+    checkDepth(root_, kLoad());
     const json* topo = find(root_, "modelTopology");
     if (topo == nullptr || !topo->is_object())
       raise<FormatError>(kLoad(),
@@ -899,7 +902,7 @@ class ModelBuilder {
                                  likelyReason(slot, spec.shape));
       }
     }
-    if (options_.strict) {
+    {  // Missing weights are an error even when not strict: no layer runs on made-up weights.
       std::vector<std::string> unset;
       for (const std::string& k : order)
         if (seen.count(k) == 0) unset.push_back(k);
@@ -914,8 +917,6 @@ class ModelBuilder {
     // Read and decode the shards; hand each layer its values.
     std::vector<std::vector<Tensor>> values(model_.layers_.size());
     for (std::size_t l = 0; l < slots.size(); ++l) values[l].resize(slots[l].size());
-    std::vector<std::vector<bool>> have(model_.layers_.size());
-    for (std::size_t l = 0; l < slots.size(); ++l) have[l].assign(slots[l].size(), false);
     for (std::size_t g = 0; g < groups.size(); ++g) {
       std::string data;
       for (const std::string& p : groups[g].paths) data += read_(p);
@@ -925,13 +926,10 @@ class ModelBuilder {
         if (keyOf[g][i].empty()) continue;
         const Target& t = targets[keyOf[g][i]];
         values[t.layer][t.slot] = std::move(decoded[i].value);
-        have[t.layer][t.slot] = true;
       }
     }
     for (std::size_t l = 0; l < slots.size(); ++l) {
       if (slots[l].empty()) continue;
-      if (std::find(have[l].begin(), have[l].end(), false) != have[l].end())
-        continue;  // not strict and incomplete: the layer keeps no weights (TF.js keeps its init)
       model_.layers_[l]->setWeights(nodes_[nodesOf(l)[0]].inputShapes, std::move(values[l]));
     }
   }

@@ -44,6 +44,21 @@ inline json parseJson(const std::string& text, const std::string& who, const std
   }
 }
 
+/// Rejects documents nested deeper than `maxDepth` (checked without recursion), so that the
+/// recursive walks over configs cannot exhaust the stack. @throws FormatError.
+inline void checkDepth(const json& root, const std::string& who, std::size_t maxDepth = 64) {
+  std::vector<std::pair<const json*, std::size_t>> stack{{&root, 1}};
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth > maxDepth)
+      raise<FormatError>(who, "the JSON document is nested more than " + std::to_string(maxDepth) +
+                                  " levels deep");
+    if (node->is_structured())
+      for (const json& child : *node) stack.push_back({&child, depth + 1});
+  }
+}
+
 /// TF.js's `toCamelCase`: "recurrent_activation" -> "recurrentActivation", "lstm" -> "lstm".
 inline std::string toCamelCase(const std::string& s) {
   if (s.size() <= 1 || s.find('_') == std::string::npos) return s;

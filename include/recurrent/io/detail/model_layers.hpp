@@ -37,9 +37,17 @@ struct WeightSlot {
   std::string hint;  ///< what a mismatch likely means, given the layer's config
 };
 
+/// Elements of a shape (from axis `from`); unknown (-1) counts as 1. @throws ShapeError when
+/// the count exceeds 2^48 (no real tensor is that large; it keeps every product exact).
 inline Index product(const Shape& s, std::size_t from = 0) {
+  constexpr Index kMax = Index{1} << 48;
   Index n = 1;
-  for (std::size_t i = from; i < s.size(); ++i) n *= s[i];
+  for (std::size_t i = from; i < s.size(); ++i) {
+    const Index d = s[i] < 0 ? 1 : s[i];
+    if (d != 0 && n > kMax / d)
+      raise<ShapeError>("loadLayersModel", "shape with more than 2^48 elements");
+    n *= d;
+  }
   return n;
 }
 
