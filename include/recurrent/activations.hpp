@@ -7,23 +7,26 @@
  * - the run-time value `recurrent::Activation` (one of the 16 names TF.js accepts, plus the
  *   Keras-3 hard sigmoid), which dispatches once per block, never per element.
  *
- * | TF.js name    | definition (x is one element; softmax/logSoftmax act over each row of a block)
- * |
- * |---------------|-----------------------------------------------------------------------------------|
- * | `tanh`        | tanh(x) | | `sigmoid`     | 1 / (1 + exp(-x)) | | `hardSigmoid` | clip(0.2·x +
- * 0.5, 0, 1)  (Keras-2 form used by TF.js; `HardSigmoidKeras3` is x/6+0.5) | | `relu`        |
- * max(x, 0)                                                                         | | `relu6` |
- * min(max(x, 0), 6)                                                                 | | `linear` |
- * x                                                                                 | | `elu` | x >
- * 0 ? x : exp(x) − 1                                                            | | `selu`
- * | 1.0507009873554805 · (x > 0 ? x : 1.6732632423543772 · (exp(x) − 1))              | |
- * `softplus`    | TF.js's stable form: exp(x) below log(ε)+2, x above −(log(ε)+2), else
- * log(1+exp(x)) | | `softsign`    | x / (1 + abs(x)) | | `swish`       | x · sigmoid(x) | | `mish`
- * | x · tanh(softplus(x))                                                             | | `gelu` |
- * x · 0.5 · (1 + erf(x / √2))                                                       | | `gelu_new`
- * | 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))                                 | |
- * `softmax`     | exp(x − max) / Σ exp(x − max) over the row | | `logSoftmax`  | x − max − log Σ
- * exp(x − max) over the row                                         |
+ * x is one element; softmax and logSoftmax act over each row of a block.
+ *
+ * | TF.js name    | definition                                                              |
+ * |---------------|-------------------------------------------------------------------------|
+ * | `tanh`        | tanh(x)                                                                 |
+ * | `sigmoid`     | 1 / (1 + exp(−x))                                                       |
+ * | `hardSigmoid` | clip(0.2·x + 0.5, 0, 1) (Keras 2 form; `HardSigmoidKeras3`: x/6 + 0.5)  |
+ * | `relu`        | max(x, 0)                                                               |
+ * | `relu6`       | min(max(x, 0), 6)                                                       |
+ * | `linear`      | x                                                                       |
+ * | `elu`         | x > 0 ? x : exp(x) − 1                                                  |
+ * | `selu`        | 1.0507009873554805 · (x > 0 ? x : 1.6732632423543772 · (exp(x) − 1))    |
+ * | `softplus`    | exp(x) below log(ε)+2, x above −(log(ε)+2), else log(1+exp(x)) (TF.js)  |
+ * | `softsign`    | x / (1 + abs(x))                                                        |
+ * | `swish`       | x · sigmoid(x)                                                          |
+ * | `mish`        | x · tanh(softplus(x))                                                   |
+ * | `gelu`        | x · 0.5 · (1 + erf(x / √2))                                             |
+ * | `gelu_new`    | 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))                      |
+ * | `softmax`     | exp(x − max) / Σ exp(x − max) over the row                              |
+ * | `logSoftmax`  | x − max − log Σ exp(x − max) over the row                               |
  *
  * Names are TF.js class names, case-sensitive: `"hard_sigmoid"` is refused by `fromName` exactly
  * as TF.js constructors refuse it (Keras model.json files store that spelling; mapping it belongs

@@ -1,12 +1,11 @@
 /** @file
  * Configuration macros. Each has a default only when the user has not defined it first:
  *
- * | macro                     | default                          | meaning |
- * |---------------------------|----------------------------------|------------------------------------------|
- * | `RECURRENT_ASSERT(cond)`  | `assert(cond)`                   | internal invariant in hot code
- * (debug)   | | `RECURRENT_NO_EXCEPTIONS` | 1 when the compiler has none     | report errors by
- * printing and aborting   | | `RECURRENT_THROW(e)`      | `throw e` / print + abort        | how
- * API-boundary errors are raised       |
+ * | macro                     | default                      | meaning                            |
+ * |---------------------------|------------------------------|------------------------------------|
+ * | `RECURRENT_ASSERT(cond)`  | `assert(cond)`               | internal invariant in hot code     |
+ * | `RECURRENT_NO_EXCEPTIONS` | 1 when the compiler has none | report errors by printing, abort   |
+ * | `RECURRENT_THROW(e)`      | `throw e` / print + abort    | how API-boundary errors are raised |
  */
 #ifndef RECURRENT_CONFIG_HPP
 #define RECURRENT_CONFIG_HPP

@@ -1,17 +1,19 @@
 /** @file
  * Weight initializers with the TF.js names and defaults, seedable.
  *
- * | kind                           | values (fanIn = rows, fanOut = cols of a 2-D weight) |
- * |--------------------------------|---------------------------------------------------------------|
- * | `zeros`, `ones`, `constant`    | 0, 1, `value` | | `randomUniform`                | U(minval,
- * maxval), default U(-0.05, 0.05)                     | | `randomNormal`                 | N(mean,
- * stddev), default N(0, 0.05)                           | | `truncatedNormal`              |
- * N(mean, stddev) redrawn beyond 2·stddev                        | | `glorotUniform` /
- * `glorotNormal` | U(±√(6/(fanIn+fanOut))) / truncated N(0, √(2/(fanIn+fanOut))) | | `heUniform` /
- * `heNormal`       | U(±√(6/fanIn)) / truncated N(0, √(2/fanIn))                    | |
- * `lecunUniform` / `lecunNormal` | U(±√(3/fanIn)) / truncated N(0, √(1/fanIn))                    |
- * | `orthogonal`                   | `gain` · Q of the QR of a normal matrix (sign-corrected) | |
- * `identity`                     | `gain` · I (2-D square only)                                   |
+ * fanIn = rows, fanOut = columns of a 2-D weight.
+ *
+ * | kind                           | values                                                     |
+ * |--------------------------------|------------------------------------------------------------|
+ * | `zeros`, `ones`, `constant`    | 0, 1, `value`                                              |
+ * | `randomUniform`                | U(minval, maxval), default U(−0.05, 0.05)                  |
+ * | `randomNormal`                 | N(mean, stddev), default N(0, 0.05)                        |
+ * | `truncatedNormal`              | N(mean, stddev) redrawn beyond 2·stddev                    |
+ * | `glorotUniform`/`glorotNormal` | U(±√(6/(fanIn+fanOut))) / trunc. N(0, √(2/(fanIn+fanOut))) |
+ * | `heUniform` / `heNormal`       | U(±√(6/fanIn)) / truncated N(0, √(2/fanIn))                |
+ * | `lecunUniform`/`lecunNormal`   | U(±√(3/fanIn)) / truncated N(0, √(1/fanIn))                |
+ * | `orthogonal`                   | `gain` · Q of the QR of a normal matrix (sign-corrected)   |
+ * | `identity`                     | `gain` · I (2-D square only)                               |
  *
  * As in TF.js, the "normal" variance-scaling initializers draw from a truncated normal with the
  * stated standard deviation. Random streams differ from TF.js's (another generator); the

@@ -11,18 +11,18 @@
  * PyTorch (no inter-layer dropout: inference). Weight mapping (H = hidden_size, blocks of H
  * rows; `kerasWeightsFromTorch` does it for one layer and direction):
  *
- * | PyTorch                           | library (TF.js / Keras layout)                           |
- * |-----------------------------------|----------------------------------------------------------|
- * | `weight_ih_l{k}` `[g·H, in]`      | `kernel` `[in, g·H]` (transposed); in = F, or D·H (k>0)  |
- * | `weight_hh_l{k}` `[g·H, H]`       | `recurrent_kernel` `[H, g·H]` (transposed)               |
- * | LSTM gates i, f, g, o (g = 4)     | `LSTM` gates i, f, c, o (same order); sigmoid / tanh     |
- * | LSTM `bias_ih`, `bias_hh` `[4H]`  | `bias` `[4H]` = b_ih + b_hh                              |
- * | GRU gates r, z, n (g = 3)         | `GRU` gates z, r, h (blocks 0 and 1 swapped); `resetAfter =
- * true`, sigmoid / tanh | | GRU `bias_ih`, `bias_hh` `[3H]`   | `bias` `[2, 3H]` = [b_ih; b_hh],
- * blocks swapped the same way | | RNN (g = 1), tanh or relu         | `SimpleRNN` with that
- * activation; `bias` = b_ih + b_hh   | | `bias=False` (no bias keys)       | `useBias = false` | |
- * `..._l{k}_reverse`                | backward half of `Bidirectional` (mergeMode concat)      | |
- * `h0`/`c0`/`h_n`/`c_n` `[L·D, B, H]` | index k·D + d: layer k, direction d (1 = backward)     |
+ * | PyTorch                              | library (TF.js / Keras layout)                     |
+ * |--------------------------------------|----------------------------------------------------|
+ * | `weight_ih_l{k}` `[g·H, in]`         | `kernel` `[in, g·H]` (transposed); in = F or D·H   |
+ * | `weight_hh_l{k}` `[g·H, H]`          | `recurrent_kernel` `[H, g·H]` (transposed)         |
+ * | LSTM gates i, f, g, o (g = 4)        | `LSTM` gates i, f, c, o (same order); sigmoid/tanh |
+ * | LSTM `bias_ih`, `bias_hh` `[4H]`     | `bias` `[4H]` = b_ih + b_hh                        |
+ * | GRU gates r, z, n (g = 3)            | `GRU` z, r, h (blocks 0, 1 swapped), `resetAfter`  |
+ * | GRU `bias_ih`, `bias_hh` `[3H]`      | `bias` `[2, 3H]` = [b_ih; b_hh], blocks swapped    |
+ * | RNN (g = 1), tanh or relu            | `SimpleRNN`, that activation; bias = b_ih + b_hh   |
+ * | `bias=False` (no bias keys)          | `useBias = false`                                  |
+ * | `..._l{k}_reverse`                   | backward half of `Bidirectional` (concat)          |
+ * | `h0`/`c0`/`h_n`/`c_n` `[L·D, B, H]`  | index k·D + d: layer k, direction d (1 = backward) |
  *
  * Reading the state dict (`torchRNNFromStateDict`): only keys starting with
  * `TorchRNNOptions::prefix` belong to the module (others are ignored). The mode is
