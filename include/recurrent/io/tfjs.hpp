@@ -638,7 +638,11 @@ class ModelBuilder {
       prev = {nodes_.size() - 1, 0};
     }
     model_.outputs_ = {prev};
-    model_.outputNames_ = {model_.layers_[nodes_[prev.node].layer]->name()};
+    // Only an InputLayer: TF.js's Sequential outputs its input (an identity model, as a
+    // functional model whose output is an input), named after the InputLayer.
+    const Node& last = nodes_[prev.node];
+    model_.outputNames_ = {last.isInput ? model_.inputNames_[last.input]
+                                        : model_.layers_[last.layer]->name()};
   }
 
   /// `[name, node, tensor(, kwargs)]` (TF.js/Keras 2) or a Keras 3 `__keras_tensor__`.
