@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The whole check, as CI runs it (.ci/run): dependencies, then three workflow presets, each one
+# The whole check, as CI runs it (.ci/run): dependencies, then four workflow presets, each one
 # configure + build + ctest:
 #   dev      GCC, Debug (-g -O1), warnings as errors, every test incl. packaging (hygiene,
 #            compile-fail, install + consumers) and the examples
 #   asan     GCC + AddressSanitizer + UBSan (-g1 -O1): unit and golden tests
 #   clang20  Clang, tests compiled as C++20 (-g1 -O1), warnings as errors, every test
+#   fuzz     Clang + libFuzzer + ASan + UBSan (-g1 -O1), only the fuzz targets: each fuzzes
+#            60 s from the committed seeds, then the past crashes (fuzz/regressions) and the seeds
+#            are replayed once
 # (-g1 = line tables only: enough for sanitizer reports, ~1/3 less compile time than -g.)
-# All three run even if one fails; the summary at the end says which failed, and the exit status
+# All four run even if one fails; the summary at the end says which failed, and the exit status
 # is non-zero if any did. Extra arguments are passed to every `cmake --workflow` (e.g. --fresh).
 set -euo pipefail
 
@@ -15,7 +18,7 @@ cd "$repo_root"
 
 bash scripts/install-deps.sh
 
-workflows=(dev asan clang20)
+workflows=(dev asan clang20 fuzz)
 declare -A status=()
 declare -A seconds=()
 overall=0
