@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The whole check, as CI runs it (.ci/run): dependencies, then four workflow presets, each one
 # configure + build + ctest:
-#   dev      GCC, Debug (-g -O1), warnings as errors, every test incl. packaging (hygiene,
-#            compile-fail, install + consumers) and the examples
-#   asan     GCC + AddressSanitizer + UBSan (-g1 -O1): unit and golden tests
+#   dev      GCC, Debug (-g1 -O1), warnings as errors, every test incl. packaging (hygiene,
+#            compile-fail, install + consumers), the examples and recurrent-predict
+#   asan     GCC + AddressSanitizer + UBSan (-g1 -O1): unit, golden and saved-model tests (not
+#            the examples, packaging or recurrent-predict: compile time)
 #   clang20  Clang, tests compiled as C++20 (-g1 -O1), warnings as errors, every test
 #   fuzz     Clang + libFuzzer + ASan + UBSan (-g1 -O1), only the fuzz targets: each fuzzes
 #            60 s from the committed seeds, then the past crashes (fuzz/regressions) and the seeds
 #            are replayed once
-# (-g1 = line tables only: enough for sanitizer reports, ~1/3 less compile time than -g.)
+# (-g1 = line tables only: enough for sanitizer reports and backtraces, ~1/4 less compile time
+# than -g; configure your own build with -g to step through locals.)
 # All four run even if one fails; the summary at the end says which failed, and the exit status
 # is non-zero if any did. Extra arguments are passed to every `cmake --workflow` (e.g. --fresh).
 set -euo pipefail

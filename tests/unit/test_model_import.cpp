@@ -84,6 +84,22 @@ FlatTensor<float> input(Index b, Index t, Index f) {
   return x;
 }
 
+/// The library's GRU (units 2) with `gruModel`'s weights, on `x` [2, 3, 2]: the last output.
+FlatTensor<float> referenceGru(recurrent::ActivationKind recurrentActivation,
+                               const FlatTensor<float>& x) {
+  recurrent::GRUArgs args;
+  args.units = 2;
+  args.recurrentActivation = recurrentActivation;
+  recurrent::GRU<float> gru(args);
+  gru.build(2);
+  const auto w = ramp(30);
+  gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
+                  FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
+                  FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
+  return FlatTensor<float>(
+      gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2)).lastOutput);
+}
+
 template <class E>
 std::string messageOf(const std::function<void()>& f) {
   try {
@@ -107,19 +123,7 @@ TEST_CASE("model import: a GRU model loads and runs", "[io][model]") {
   REQUIRE(y.size() == 1);
   CHECK(y[0].shape == std::vector<Index>{2, 2});
   // Same as the library's GRU with the same weights.
-  recurrent::GRUArgs args;
-  args.units = 2;
-  args.recurrentActivation = recurrent::ActivationKind::Sigmoid;
-  recurrent::GRU<float> gru(args);
-  gru.build(2);
-  const auto w = ramp(30);
-  gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
-                  FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
-                  FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
-  const auto x = input(2, 3, 2);
-  const auto r = gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2));
-  for (Index i = 0; i < 4; ++i)
-    CHECK(y[0].data[static_cast<std::size_t>(i)] == r.lastOutput.data()[i]);
+  CHECK(y[0].data == referenceGru(recurrent::ActivationKind::Sigmoid, input(2, 3, 2)).data);
 }
 
 TEST_CASE("model import: weight errors name the weight, the shapes and the likely reason",
@@ -337,21 +341,8 @@ TEST_CASE("model import: Keras 3 spelling and hard_sigmoid", "[io][model]") {
   const auto y2 = keras2.load().predict(x)[0];
   const auto y3 = keras3.load().predict(x)[0];
   // References: the library's GRU with each hard sigmoid.
-  auto reference = [&](recurrent::ActivationKind kind) {
-    recurrent::GRUArgs args;
-    args.units = 2;
-    args.recurrentActivation = kind;
-    recurrent::GRU<float> gru(args);
-    gru.build(2);
-    const auto w = ramp(30);
-    gru.setWeights({FlatTensor<float>({2, 6}, {w.begin(), w.begin() + 12}),
-                    FlatTensor<float>({2, 6}, {w.begin() + 12, w.begin() + 24}),
-                    FlatTensor<float>({6}, {w.begin() + 24, w.end()})});
-    return FlatTensor<float>(
-        gru.call(recurrent::SequenceView<float>(x.data.data(), 2, 3, 2)).lastOutput);
-  };
-  CHECK(y2.data == reference(recurrent::ActivationKind::HardSigmoid).data);
-  CHECK(y3.data == reference(recurrent::ActivationKind::HardSigmoidKeras3).data);
+  CHECK(y2.data == referenceGru(recurrent::ActivationKind::HardSigmoid, x).data);
+  CHECK(y3.data == referenceGru(recurrent::ActivationKind::HardSigmoidKeras3, x).data);
   CHECK(y2.data != y3.data);
 }
 
@@ -407,6 +398,36 @@ TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[i
   CHECK_THAT(s, ContainsSubstring("gru (GRU)"));
   CHECK_THAT(s, ContainsSubstring("(None, 2)"));
   CHECK_THAT(s, ContainsSubstring("Total params: 30"));
+}
+
+// Bugs found by the fuzz targets (fuzz/), on the smallest input that showed them; the crashing
+// inputs are in fuzz/regressions/<target>/ and replayed by the fuzz preset.
+
+// fuzz/regressions/model_loader/sequential_only_inputlayer: the output name was read from the
+// (absent) layer of the InputLayer node, a member call on a null pointer.
+TEST_CASE("fuzz regression: a Sequential model of only an InputLayer is an identity model",
+          "[io][model][fuzz]") {
+  auto load = [](const std::string& text) {
+    return recurrent::io::loadLayersModel<float>(
+        json::parse(text), [](const std::string&) { return std::string(); });
+  };
+  auto model = load(R"({"modelTopology": {"model_config": {"class_name": "Sequential",
+      "config": {"layers": [{"class_name": "InputLayer",
+                             "config": {"name": "in", "batch_input_shape": [null, 3, 2]}}]}}}})");
+  REQUIRE(model.inputNames() == std::vector<std::string>{"in"});
+  CHECK(model.outputNames() == std::vector<std::string>{"in"});
+  CHECK(model.outputShapes() == std::vector<std::vector<recurrent::Index>>{{-1, 3, 2}});
+  CHECK_FALSE(model.summary().empty());
+  const recurrent::FlatTensor<float> x({1, 3, 2}, {1, 2, 3, 4, 5, 6});
+  const auto y = model.predict(x);
+  REQUIRE(y.size() == 1);
+  CHECK(y[0].shape == x.shape);
+  CHECK(y[0].data == x.data);
+
+  // The fuzzer's input: a rank-0 batch_shape, no name.
+  auto scalar = load(R"({"modelTopology":{"model_config":{"class_name":"Sequential",
+      "config":{"layers":[{"class_name":"InputLayer", "config":{"batch_shape": []}}]}}}})");
+  CHECK(scalar.outputNames() == scalar.inputNames());
 }
 
 #endif  // RECURRENT_HAS_JSON
