@@ -408,8 +408,8 @@ TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[i
 TEST_CASE("fuzz regression: a Sequential model of only an InputLayer is an identity model",
           "[io][model][fuzz]") {
   auto load = [](const std::string& text) {
-    return recurrent::io::loadLayersModel<float>(
-        json::parse(text), [](const std::string&) { return std::string(); });
+    return recurrent::io::loadLayersModel<float>(json::parse(text),
+                                                 [](const std::string&) { return std::string(); });
   };
   auto model = load(R"({"modelTopology": {"model_config": {"class_name": "Sequential",
       "config": {"layers": [{"class_name": "InputLayer",
