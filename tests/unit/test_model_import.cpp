@@ -392,6 +392,31 @@ TEST_CASE("model import: zero_output_for_mask, threads, recurrentLayer", "[io][m
   CHECK_THROWS_AS(a.load(o), recurrent::ConfigError);
 }
 
+TEST_CASE("model import: functional outputs that repeat or are inputs", "[io][model]") {
+  auto a = gruModel(false, false);
+  const json seq = a.model["modelTopology"]["config"]["layers"];
+  json in = seq[0], gru = seq[1];
+  in["name"] = "in";
+  in["inbound_nodes"] = json::array();
+  gru["name"] = "gru";
+  gru["inbound_nodes"] = {{{"in", 0, 0, json::object()}}};
+  a.model["modelTopology"] = {{"class_name", "Model"},
+                              {"config",
+                               {{"name", "f"},
+                                {"layers", {in, gru}},
+                                {"input_layers", {{"in", 0, 0}}},
+                                {"output_layers", {{"gru", 0, 0}, {"in", 0, 0}, {"gru", 0, 0}}}}}};
+  auto model = a.load();
+  CHECK(model.outputNames() == std::vector<std::string>{"gru", "in", "gru"});
+  const auto x = input(2, 3, 2);
+  const auto y = model.predict(x);
+  REQUIRE(y.size() == 3);
+  CHECK(y[0].data == referenceGru(recurrent::ActivationKind::Sigmoid, x).data);
+  CHECK(y[2].data == y[0].data);
+  CHECK(y[1].data == x.data);
+  CHECK_THAT(model.summary(), ContainsSubstring("in[0][0]"));  // "Connected to"
+}
+
 TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[io][model]") {
   const std::string s = gruModel(false, false).load().summary();
   CHECK_THAT(s, ContainsSubstring("Model: \"m\""));

@@ -1081,21 +1081,22 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
   // does, the mask a layer is called with is sticky: it is replaced only when some input of a
   // node carries a mask (then by the first input's mask, which may be none), so a layer after
   // Flatten/Reshape or a last-step RNN still receives the last mask seen.
-  std::vector<std::vector<Tensor>> values(nodes_.size());
+  std::vector<std::vector<Tensor>> values(nodes_.size());  // input nodes: the caller's tensors
   std::vector<std::optional<Tensor>> masks(nodes_.size());
+  auto value = [&](const TensorRef& r) -> const Tensor& {
+    const Node& src = nodes_[r.node];
+    return src.isInput ? inputs[src.input] : values[r.node][r.tensor];
+  };
   const Tensor* callMask = nullptr;
   for (std::size_t n = 0; n < nodes_.size(); ++n) {
     const Node& node = nodes_[n];
-    if (node.isInput) {
-      values[n] = {inputs[node.input]};
-      continue;
-    }
+    if (node.isInput) continue;
     std::vector<const Tensor*> ins;
     const Tensor* firstMask = nullptr;
     bool anyMask = false;
     for (std::size_t i = 0; i < node.inputs.size(); ++i) {
       const TensorRef& r = node.inputs[i];
-      ins.push_back(&values[r.node][r.tensor]);
+      ins.push_back(&value(r));
       anyMask = anyMask || masks[r.node].has_value();
       if (i == 0 && masks[r.node]) firstMask = &*masks[r.node];
     }
@@ -1104,8 +1105,19 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
     values[n] = layer.call(ins, callMask);
     if (layer.supportsMasking()) masks[n] = layer.computeMask(ins, firstMask);
   }
+  // Everything is computed: each output moves out of `values` (copied if it is an input, or an
+  // output listed twice).
   std::vector<Tensor> out;
-  for (const TensorRef& r : outputs_) out.push_back(values[r.node][r.tensor]);
+  for (std::size_t o = 0; o < outputs_.size(); ++o) {
+    const TensorRef& r = outputs_[o];
+    bool repeated = false;
+    for (std::size_t p = o + 1; p < outputs_.size(); ++p)
+      repeated = repeated || (outputs_[p].node == r.node && outputs_[p].tensor == r.tensor);
+    if (nodes_[r.node].isInput || repeated)
+      out.push_back(value(r));
+    else
+      out.push_back(std::move(values[r.node][r.tensor]));
+  }
   return out;
 }
 
