@@ -455,4 +455,44 @@ TEST_CASE("fuzz regression: a Sequential model of only an InputLayer is an ident
   CHECK(scalar.outputNames() == scalar.inputNames());
 }
 
+// fuzz/regressions/model_loader/huge_units_gru: `units` 3.3e51 was converted to an integer before
+// any bound was checked (undefined behaviour). Huge or fractional integer arguments are now a
+// ConfigError naming the argument.
+TEST_CASE("fuzz regression: huge integer arguments are a ConfigError", "[io][model][fuzz]") {
+  for (const char* key : {"units", "implementation"}) {
+    auto a = gruModel(false, false);
+    a.model["modelTopology"]["config"]["layers"][1]["config"][key] = 3.3e51;
+    CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }), ContainsSubstring("'gru'"));
+  }
+  auto a = gruModel(false, false);
+  a.model["modelTopology"]["config"]["layers"][1]["config"]["units"] = 2.5;
+  CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
+             ContainsSubstring("Expected units to be a positive integer, but got 2.5"));
+  // The loader drops input_dim (it would build before the weights are checked); the layer
+  // factory checks it.
+  const json spec = {{"class_name", "GRU"}, {"config", {{"units", 2}, {"input_dim", 3.3e51}}}};
+  CHECK_THAT(
+      messageOf<recurrent::ConfigError>([&] { recurrent::io::layerFromConfig<float>(spec); }),
+      ContainsSubstring("inputDim: expected an integer"));
+}
+
+// fuzz/regressions/model_loader/empty_batch_rnn: a recurrent layer called with batch 0 did
+// pointer arithmetic on its empty (null) projection buffer. An empty batch now computes nothing.
+TEST_CASE("fuzz regression: a batch of 0 samples", "[io][model][fuzz]") {
+  auto a = gruModel(false, false);
+  a.model["modelTopology"]["config"]["layers"][1]["config"]["return_sequences"] = true;
+  auto model = a.load();
+  const auto y = model.predict(FlatTensor<float>({0, 3, 2}, {}));
+  REQUIRE(y.size() == 1);
+  CHECK(y[0].shape == std::vector<Index>{0, 3, 2});
+  CHECK(y[0].data.empty());
+  recurrent::GRUArgs args;
+  args.units = 4;
+  recurrent::GRU<float> gru(args);
+  const std::vector<float> none;
+  const auto r = gru.call(recurrent::SequenceView<float>(none.data(), 0, 5, 3));
+  CHECK(r.lastOutput.rows() == 0);
+  CHECK(r.lastOutput.cols() == 4);
+}
+
 #endif  // RECURRENT_HAS_JSON

@@ -78,6 +78,20 @@ inline double getNumber(const json& cfg, const std::string& who, const char* cam
   return v->get<double>();
 }
 
+/// An integer argument in [lo, hi] (TF.js numbers are doubles: 4.0 is 4). Checked before any
+/// conversion, so a huge or fractional value is a ConfigError, never an overflowing cast.
+inline Index getInteger(const json& cfg, const std::string& who, const char* camel,
+                        const char* snake, Index dflt, Index lo, Index hi) {
+  const json* v = find(cfg, camel, snake);
+  if (v == nullptr || v->is_null()) return dflt;
+  const double d = v->is_number() ? v->get<double>() : 0.5;
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || std::floor(d) != d)
+    recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": expected an integer in [" +
+                                                   std::to_string(lo) + ", " + std::to_string(hi) +
+                                                   "], got " + v->dump());
+  return static_cast<Index>(d);
+}
+
 inline Index getUnits(const json& cfg, const std::string& who) {
   const json* v = find(cfg, "units");
   const std::string got = v == nullptr ? "undefined" : v->dump();
@@ -85,7 +99,8 @@ inline Index getUnits(const json& cfg, const std::string& who) {
       std::floor(v->get<double>()) != v->get<double>())
     recurrent::detail::raise<ConfigError>(
         who, "Expected units to be a positive integer, but got " + got + ".");
-  return static_cast<Index>(v->get<double>());
+  // Beyond TF.js: a bound that keeps every weight size representable.
+  return getInteger(cfg, who, "units", nullptr, 0, 1, Index{1} << 31);
 }
 
 /// `nullDefault` is what an explicit `null` means for this class (TF.js quirk).
@@ -133,7 +148,9 @@ inline Initializer getInitializer(const json& cfg, const std::string& who, const
     init.stddev = getNumber(*c, who, "stddev", nullptr, init.stddev);
     init.gain = getNumber(*c, who, "gain", nullptr, init.gain);
     const json* seed = find(*c, "seed");
-    if (seed != nullptr && seed->is_number()) init.seed = seed->get<std::uint64_t>();
+    if (seed != nullptr && (seed->is_number_unsigned() ||
+                            (seed->is_number_integer() && seed->get<std::int64_t>() >= 0)))
+      init.seed = seed->get<std::uint64_t>();
   }
   return init;
 }
@@ -162,16 +179,12 @@ inline void fillLayerOptions(RNNLayerOptions& o, const json& cfg, const std::str
   o.goBackwards = getBool(cfg, who, "goBackwards", "go_backwards", false);
   o.stateful = getBool(cfg, who, "stateful", nullptr, false);
   o.unroll = getBool(cfg, who, "unroll", nullptr, false);
-  o.inputDim = static_cast<Index>(getNumber(cfg, who, "inputDim", "input_dim", 0));
+  o.inputDim = getInteger(cfg, who, "inputDim", "input_dim", 0, 0, Index{1} << 31);
   // Keras's `zero_output_for_mask` (TF.js has no such key: its masked steps repeat the output).
   if (getBool(cfg, who, "zeroOutputForMask", "zero_output_for_mask", false))
     o.maskedOutput = MaskedOutput::Zeros;
   // Extension (not a TF.js key): helper threads, see RNNLayerOptions::threads.
-  const double threads = getNumber(cfg, who, "threads", nullptr, 1);
-  if (!(threads >= 1 && threads <= 1024) || std::floor(threads) != threads)
-    recurrent::detail::raise<ConfigError>(
-        who, "threads: expected an integer in [1, 1024], got " + std::to_string(threads));
-  o.threads = static_cast<int>(threads);
+  o.threads = static_cast<int>(getInteger(cfg, who, "threads", nullptr, 1, 1, 1024));
 }
 
 template <class Args>
@@ -179,7 +192,8 @@ void fillGatedArgs(Args& a, const json& cfg, const std::string& who) {
   fillCellArgs(a, cfg, who, ActivationKind::Linear);  // `=== undefined` test in TF.js
   a.recurrentActivation = getActivation(cfg, who, "recurrentActivation", "recurrent_activation",
                                         ActivationKind::HardSigmoid, ActivationKind::Linear);
-  a.implementation = static_cast<int>(getNumber(cfg, who, "implementation", nullptr, 1));
+  // TF.js stores any value (1 and 2 select nothing different here); bounded only for the cast.
+  a.implementation = static_cast<int>(getInteger(cfg, who, "implementation", nullptr, 1, 0, 1024));
 }
 
 inline const json& configOf(const json& spec) {
