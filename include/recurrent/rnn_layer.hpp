@@ -234,9 +234,9 @@ auto RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args) 
 template <class Cell>
 void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out) {
   const Index batch = inputs.batch(), time = inputs.time(), features = inputs.features();
-  if (time < 1 || features < 1) {
+  if (batch < 1 || time < 1 || features < 1) {
     detail::raise<ShapeError>(where("call"),
-                              "inputs: expected [batch, time >= 1, features >= 1], got " +
+                              "inputs: expected [batch >= 1, time >= 1, features >= 1], got " +
                                   detail::shapeString({batch, time, features}));
   }
   if (!cell_.built()) {
@@ -278,35 +278,32 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
   cell_.generateDropoutMasks(batch, args.training, rng_);
   const bool dropout = cell_.dropoutActive();
   const Index width = cell_.projectionSize();
+  projection_.resize(batch * time, width);
+  ConstRows<Scalar> x(inputs.data(), batch * time, features, Eigen::OuterStride<>(features));
+  Rows<Scalar> proj(projection_.data(), batch * time, width, Eigen::OuterStride<>(width));
+  if (dropout) {
+    cell_.template projectInputs<true>(x, proj, time);
+  } else {
+    cell_.template projectInputs<false>(x, proj, time);
+  }
+
   const Index units = cell_.units();
   if (args_.returnSequences) {
     out.sequence.resize(batch, time, units);
   } else {
     out.sequence = Sequence<Scalar>();
   }
-  // An empty batch or sequence has nothing to compute (and no data to point into): the
-  // initial states are the final ones.
-  if (batch > 0 && time > 0) {
-    projection_.resize(batch * time, width);
-    ConstRows<Scalar> x(inputs.data(), batch * time, features, Eigen::OuterStride<>(features));
-    Rows<Scalar> proj(projection_.data(), batch * time, width, Eigen::OuterStride<>(width));
-    if (dropout) {
-      cell_.template projectInputs<true>(x, proj, time);
-    } else {
-      cell_.template projectInputs<false>(x, proj, time);
-    }
-    detail::dispatchLoop(
-        args_.goBackwards, !args.mask.empty(), args_.returnSequences, dropout, [&](auto policy) {
-          using Policy = decltype(policy);
-          auto step = [&](Index t, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-            ConstRows<Scalar> xt(projection_.data() + t * width, batch, width,
-                                 Eigen::OuterStride<>(time * width));
-            cell_.template step<Policy::dropout>(xt, prev, next);
-          };
-          detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, state_,
-                                   scratch_, units, out.sequence.data());
-        });
-  }
+  detail::dispatchLoop(
+      args_.goBackwards, !args.mask.empty(), args_.returnSequences, dropout, [&](auto policy) {
+        using Policy = decltype(policy);
+        auto step = [&](Index t, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+          ConstRows<Scalar> xt(projection_.data() + t * width, batch, width,
+                               Eigen::OuterStride<>(time * width));
+          cell_.template step<Policy::dropout>(xt, prev, next);
+        };
+        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, state_, scratch_,
+                                 units, out.sequence.data());
+      });
 
   out.lastOutput = state_.leftCols(units);
   out.states.resize(widths_.size());
