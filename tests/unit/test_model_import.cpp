@@ -493,4 +493,20 @@ TEST_CASE("fuzz regression: a batch of 0 samples is a ShapeError", "[io][model][
                   recurrent::ShapeError);
 }
 
+// fuzz/regressions/model_loader/config_not_an_object: `"config": 5` made the loader index a
+// number (an nlohmann exception escaped). Malformed configs are ConfigErrors.
+TEST_CASE("fuzz regression: configs of the wrong JSON type are ConfigErrors", "[io][model][fuzz]") {
+  auto a = gruModel(false, false);
+  a.model["modelTopology"]["config"]["layers"][1]["config"] = 5;
+  CHECK_THAT(messageOf<recurrent::ConfigError>([&] { a.load(); }),
+             ContainsSubstring("config: expected an object, got number"));
+  a = gruModel(false, false);
+  a.model["modelTopology"]["config"]["layers"][1] = {
+      {"class_name", "Bidirectional"}, {"config", {{"name", "bi"}, {"layer", {{"config", 7}}}}}};
+  CHECK_THROWS_AS(a.load(), recurrent::ConfigError);
+  a = gruModel(false, false);
+  a.model["modelTopology"]["config"]["layers"][1]["config"]["activation"] = {{"class_name", 3}};
+  CHECK_THROWS_AS(a.load(), recurrent::ConfigError);
+}
+
 #endif  // RECURRENT_HAS_JSON

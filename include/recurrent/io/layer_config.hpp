@@ -112,8 +112,9 @@ inline Activation getActivation(const json& cfg, const std::string& who, const c
   std::string name;
   if (v->is_string()) {
     name = v->get<std::string>();
-  } else if (v->is_object() && (v->contains("className") || v->contains("class_name"))) {
-    name = (*v)[v->contains("className") ? "className" : "class_name"].get<std::string>();
+  } else if (const json* cn = v->is_object() ? find(*v, "className", "class_name") : nullptr;
+             cn != nullptr && cn->is_string()) {
+    name = cn->get<std::string>();
   } else {
     recurrent::detail::raise<ConfigError>(who, std::string(camel) +
                                                    ": expected an activation "

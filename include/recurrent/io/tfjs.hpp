@@ -471,6 +471,18 @@ class ModelBuilder {
       raise<ConfigError>(kLoad(), "a layer entry is not an object: " + entry.dump().substr(0, 200));
     const std::string cls = classOf(entry, "loadLayersModel");
     json cfg = pythonicToTs(configOf(entry));
+    if (cfg.is_null()) cfg = json::object();
+    if (!cfg.is_object())
+      raise<ConfigError>(recurrent::detail::where(cls, name, "fromConfig"),
+                         "config: expected an object, got " + std::string(cfg.type_name()));
+    // A wrapped layer (Bidirectional, TimeDistributed) must be {"className", "config": {...}}.
+    if (json* inner = cfg.contains("layer") ? &cfg["layer"] : nullptr; inner != nullptr) {
+      if (!inner->is_object() || (inner->contains("config") && !(*inner)["config"].is_object()))
+        raise<ConfigError>(recurrent::detail::where(cls, name, "fromConfig"),
+                           "layer: expected {\"class_name\", \"config\": {...}}, got a " +
+                               std::string(inner->type_name()));
+      if (!inner->contains("config")) (*inner)["config"] = json::object();
+    }
     if (const json* n = find(cfg, "name"); n != nullptr && n->is_string()) name = *n;
     if (name.empty())
       if (const json* n = find(entry, "name"); n != nullptr && n->is_string()) name = *n;
@@ -564,6 +576,8 @@ class ModelBuilder {
     const json* f = find(cfg, "layer");
     if (b == nullptr || b->is_null() || f == nullptr) return;
     json bc = configOf(*b), fc = configOf(*f);
+    if (!bc.is_object() || !fc.is_object())
+      raise<ConfigError>(who, "backward_layer: expected {\"class_name\", \"config\": {...}}");
     for (json* c : {&bc, &fc}) {
       c->erase("name");
       c->erase("goBackwards");
