@@ -417,6 +417,38 @@ TEST_CASE("model import: functional outputs that repeat or are inputs", "[io][mo
   CHECK_THAT(model.summary(), ContainsSubstring("in[0][0]"));  // "Connected to"
 }
 
+TEST_CASE("model import: a stateful layer with several outputs advances once per predict",
+          "[io][model]") {
+  // TF.js applies a layer once per output it fetches, so its stateful GRU with returnState and
+  // outputs [output, state] advances twice per predict; we advance once, as Keras does.
+  auto a = gruModel(false, false);
+  auto& layers = a.model["modelTopology"]["config"]["layers"];
+  layers[0]["config"]["batch_input_shape"] = {2, 3, 2};
+  layers[1]["config"]["stateful"] = true;
+  auto single = a.load();
+  json in = layers[0], gru = layers[1];
+  in["name"] = "in";
+  in["inbound_nodes"] = json::array();
+  gru["name"] = "gru";
+  gru["config"]["return_state"] = true;
+  gru["inbound_nodes"] = {{{"in", 0, 0, json::object()}}};
+  a.model["modelTopology"] = {{"class_name", "Model"},
+                              {"config",
+                               {{"name", "f"},
+                                {"layers", {in, gru}},
+                                {"input_layers", {{"in", 0, 0}}},
+                                {"output_layers", {{"gru", 0, 0}, {"gru", 0, 1}}}}}};
+  auto both = a.load();
+  const auto x = input(2, 3, 2);
+  for (int call = 0; call < 3; ++call) {
+    const auto want = single.predict(x)[0];
+    const auto got = both.predict(x);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].data == want.data);
+    CHECK(got[1].data == want.data);  // the last state is the last output
+  }
+}
+
 TEST_CASE("model import: summary lists layers, shapes and parameter counts", "[io][model]") {
   const std::string s = gruModel(false, false).load().summary();
   CHECK_THAT(s, ContainsSubstring("Model: \"m\""));

@@ -1110,6 +1110,36 @@ const CASES = [
     },
     inputs: rng => [call(uniformInput(rng, [2, 5, 2]))],
   },
+  // --- Execution order: TF.js's executor walks the graph depth-first from each output in
+  // turn, and the sticky call mask (see masking_lstm_flatten_reshape_gru) depends on that order.
+  {
+    name: 'functional_order_fetch_first',
+    description: 'Functional, inputs a and c [3, 2]: Masking(0)(a) -> SimpleRNN -> Dense = d; SimpleRNN(returnSequences)(c) = rc. Outputs [rc, d]. TF.js evaluates the graph from the first output: rc runs before the masked branch and gets no mask, although the layer list (by depth) puts the Masking branch first.',
+    build: () => {
+      const a = tf.input({shape: [3, 2], name: 'a'});
+      const c = tf.input({shape: [3, 2], name: 'c'});
+      const ra = L.simpleRNN({units: 3, name: 'ra'}).apply(L.masking({maskValue: 0, name: 'mask_a'}).apply(a));
+      const d = L.dense({units: 2, name: 'd'}).apply(ra);
+      const rc = L.simpleRNN({units: 3, returnSequences: true, name: 'rc'}).apply(c);
+      return tf.model({inputs: [a, c], outputs: [rc, d]});
+    },
+    inputs: rng => [call(maskedInput(rng, [2, 3, 2], 0, [[0, 1], [1, 2]]), uniformInput(rng, [2, 3, 2]))],
+  },
+  {
+    name: 'functional_order_reapplied_layer',
+    description: 'Functional, inputs a, b, c [3, 2]: LSTM(returnState)(Masking(0)(a)) = [o, h, s]; SimpleRNN(Masking(0)(b)) = rb; SimpleRNN(returnSequences)(c) = rc. Outputs [o, rb, h, rc]. TF.js applies the LSTM once per output it reaches (o, then h after rb); that re-application renews the sticky mask, so rc gets a\'s mask, not b\'s.',
+    build: () => {
+      const a = tf.input({shape: [3, 2], name: 'a'});
+      const b = tf.input({shape: [3, 2], name: 'b'});
+      const c = tf.input({shape: [3, 2], name: 'c'});
+      const [o, h] = L.lstm({units: 3, returnState: true, name: 'la'}).apply(L.masking({maskValue: 0, name: 'mask_a'}).apply(a));
+      const rb = L.simpleRNN({units: 3, name: 'rb'}).apply(L.masking({maskValue: 0, name: 'mask_b'}).apply(b));
+      const rc = L.simpleRNN({units: 3, returnSequences: true, name: 'rc'}).apply(c);
+      return tf.model({inputs: [a, b, c], outputs: [o, rb, h, rc]});
+    },
+    inputs: rng => [call(maskedInput(rng, [2, 3, 2], 0, [[0, 1], [1, 2]]),
+      maskedInput(rng, [2, 3, 2], 0, [[0, 0], [1, 1]]), uniformInput(rng, [2, 3, 2]))],
+  },
   // --- Stateful ----------------------------------------------------------------
   {
     name: 'stateful_lstm_dense',

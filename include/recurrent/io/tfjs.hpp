@@ -23,8 +23,9 @@
  *
  * Semantics are TF.js's `model.predict`: masks flow exactly as TF.js's executor passes them (a
  * layer that supports masking hands its input mask on; Flatten/Reshape drop it; an RNN keeps it
- * only with `returnSequences`); stateful layers keep their states across `predict` calls until
- * `resetStates()`.
+ * only with `returnSequences`) and in TF.js's evaluation order, on which its sticky call mask
+ * depends; stateful layers keep their states across `predict` calls until `resetStates()` (and,
+ * unlike TF.js, advance once per call even when several outputs come from them).
  *
  * Weights are matched to layers by name as TF.js's `loadWeights` does (exact name, else the name
  * without the cell scope Keras ≥ 2.2 adds, e.g. `lstm/lstm_cell/kernel`; Keras-3 style
@@ -49,6 +50,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -129,10 +131,18 @@ class LayersModel {
     std::vector<TensorRef> inputs;
     std::vector<std::vector<Index>> inputShapes, outputShapes;
   };
+  /// One entry of TF.js's executor loop: a node output the walk reaches. A node is computed at
+  /// its first entry; its later entries (one per further output TF.js reaches) only renew the
+  /// call mask, as TF.js's re-application of the layer does.
+  struct Step {
+    std::size_t node = 0;
+    bool compute = false;
+  };
 
   std::string name_;
   std::vector<std::unique_ptr<detail::ModelLayer<Scalar>>> layers_;
-  std::vector<Node> nodes_;  ///< in evaluation order
+  std::vector<Node> nodes_;     ///< each after its inputs
+  std::vector<Step> schedule_;  ///< TF.js's evaluation order (see `executionOrder`)
   std::vector<TensorRef> inputs_, outputs_;
   std::vector<std::string> inputNames_, outputNames_;
   std::vector<std::vector<Index>> inputShapes_, outputShapes_;
@@ -457,6 +467,7 @@ class ModelBuilder {
     inferShapes();
     loadWeights();
     summarise();
+    model_.schedule_ = executionOrder(model_.nodes_, model_.outputs_);
     return std::move(model_);
   }
 
@@ -1019,6 +1030,51 @@ class ModelBuilder {
 
   const std::vector<std::size_t>& nodesOf(std::size_t layer) const { return nodesOf_[layer]; }
 
+  /// TF.js's executor order (`getTopologicalSortAndRecipientCounts`), kept because the sticky
+  /// call mask depends on it: for each output in turn, a depth-first walk over node outputs
+  /// that pushes a node's inputs in order (so the last input's branch runs first) and emits a
+  /// tensor once its inputs are emitted; the walks are merged, first appearance kept. Each
+  /// emitted output of a node is one TF.js application of its layer; nodes no output depends
+  /// on are not run.
+  static std::vector<typename Model::Step> executionOrder(const std::vector<Node>& nodes,
+                                                          const std::vector<TensorRef>& outputs) {
+    using Key = std::pair<std::size_t, std::size_t>;
+    auto key = [](const TensorRef& r) { return Key{r.node, r.tensor}; };
+    std::set<Key> merged;
+    std::vector<TensorRef> sorted;
+    for (const TensorRef& fetch : outputs) {
+      std::set<Key> visited;  // the feeds (model inputs) count as visited from the start
+      std::vector<TensorRef> stack{fetch};
+      std::vector<std::size_t> marks;
+      while (!stack.empty()) {
+        const TensorRef top = stack.back();
+        const Node& node = nodes[top.node];
+        if (node.isInput || visited.count(key(top)) != 0) {
+          stack.pop_back();
+          continue;
+        }
+        const bool marked = !marks.empty() && marks.back() == stack.size() - 1;
+        if (marked) {
+          stack.pop_back();
+          marks.pop_back();
+          visited.insert(key(top));
+          if (merged.insert(key(top)).second) sorted.push_back(top);
+        } else {
+          marks.push_back(stack.size() - 1);
+          for (const TensorRef& r : node.inputs)
+            if (visited.count(key(r)) == 0) stack.push_back(r);
+        }
+      }
+    }
+    std::vector<typename Model::Step> steps;
+    std::vector<bool> seen(nodes.size(), false);
+    for (const TensorRef& t : sorted) {
+      steps.push_back({t.node, !seen[t.node]});
+      seen[t.node] = true;
+    }
+    return steps;
+  }
+
   void summarise() {
     for (std::size_t l = 0; l < model_.layers_.size(); ++l) {
       LayerInfo info;
@@ -1091,10 +1147,10 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
           who, "input " + inputNames_[i] + ": shape " + detail::shapeText(x.shape) + " needs " +
                    std::to_string(x.size()) + " values, got " + std::to_string(x.data.size()));
   }
-  // Values and masks per node output; evaluation follows the node order. As TF.js's executor
-  // does, the mask a layer is called with is sticky: it is replaced only when some input of a
-  // node carries a mask (then by the first input's mask, which may be none), so a layer after
-  // Flatten/Reshape or a last-step RNN still receives the last mask seen.
+  // Values and masks per node; evaluation follows TF.js's executor order (`schedule_`). As that
+  // executor does, the mask a layer is called with is sticky: it is replaced only when some
+  // input of a node carries a mask (then by the first input's mask, which may be none), so a
+  // layer after Flatten/Reshape or a last-step RNN still receives the last mask seen.
   std::vector<std::vector<Tensor>> values(nodes_.size());  // input nodes: the caller's tensors
   std::vector<std::optional<Tensor>> masks(nodes_.size());
   auto value = [&](const TensorRef& r) -> const Tensor& {
@@ -1102,9 +1158,9 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
     return src.isInput ? inputs[src.input] : values[r.node][r.tensor];
   };
   const Tensor* callMask = nullptr;
-  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+  for (const Step& step : schedule_) {
+    const std::size_t n = step.node;
     const Node& node = nodes_[n];
-    if (node.isInput) continue;
     std::vector<const Tensor*> ins;
     const Tensor* firstMask = nullptr;
     bool anyMask = false;
@@ -1115,6 +1171,9 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
       if (i == 0 && masks[r.node]) firstMask = &*masks[r.node];
     }
     if (anyMask) callMask = firstMask;
+    // TF.js applies the layer again here: same values, but a stateful layer would advance its
+    // states once more per entry. We compute each node once (docs/tfjs-differences.md).
+    if (!step.compute) continue;
     auto& layer = *layers_[node.layer];
     values[n] = layer.call(ins, callMask);
     if (layer.supportsMasking()) masks[n] = layer.computeMask(ins, firstMask);
