@@ -7,6 +7,9 @@
 #                                              fuzz_model_loader.cpp)
 #   fuzz/corpus/safetensors/<name>             tests/models/pytorch/*.safetensors and
 #                                              tests/models/pytorch/bad/*.safetensors as they are
+#   fuzz/corpus/predict_inputs/<name>          recurrent-predict INPUT files: tests/cli/*.npy and
+#                                              *.json as they are, and {"inputs": ...} of the first
+#                                              call of a few golden cases (json_<source>_<case>)
 #   fuzz/model_loader.dict                     libFuzzer dictionary: every object key and every
 #                                              short string value of those model.json files
 #                                              (fuzz/safetensors.dict is written by hand)
@@ -19,8 +22,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 models="$root/tests/models"
 out="$root/fuzz/corpus"
 
-rm -rf "$out/model_loader" "$out/safetensors"
-mkdir -p "$out/model_loader" "$out/safetensors"
+rm -rf "$out/model_loader" "$out/safetensors" "$out/predict_inputs"
+mkdir -p "$out/model_loader" "$out/safetensors" "$out/predict_inputs"
 
 for source in tfjs keras; do
   for dir in "$models/$source"/*/; do
@@ -78,5 +81,21 @@ with open(target, "w") as f:
         f.write('"%s"\n' % token)
 PY
 
+for f in "$root"/tests/cli/*.npy "$root"/tests/cli/*.json; do
+  [[ -f "$f" ]] || continue
+  cp "$f" "$out/predict_inputs/$(basename "$f")"
+done
+for case in tfjs/functional_gru_initial_state tfjs/embedding_maskzero_gru_dense \
+            tfjs/masking0_bidi_lstm_gru_dense keras/lstm_from_torch; do
+  python3 - "$models/$case/reference.json" "$out/predict_inputs/json_${case/\//_}" <<'PY'
+import json, sys
+with open(sys.argv[1]) as f:
+    call = next(c for c in json.load(f)["calls"] if "inputs" in c)
+with open(sys.argv[2], "w") as f:
+    json.dump({"inputs": call["inputs"]}, f, separators=(",", ":"))
+PY
+done
+
 echo "model_loader: $(ls "$out/model_loader" | wc -l) files, $(du -sb "$out/model_loader" | cut -f1) bytes"
 echo "safetensors:  $(ls "$out/safetensors" | wc -l) files, $(du -sb "$out/safetensors" | cut -f1) bytes"
+echo "predict_inputs: $(ls "$out/predict_inputs" | wc -l) files, $(du -sb "$out/predict_inputs" | cut -f1) bytes"
