@@ -18,13 +18,12 @@
 // std::out_of_range, ...) escapes this function and libFuzzer reports it as a crash, as it does
 // for sanitizer errors, timeouts and allocations over -rss_limit_mb / -malloc_limit_mb.
 // The harness also checks the loaded model's invariants (output count and sizes).
+#include "fuzz_common.hpp"
 #include <recurrent/io/tfjs.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -32,17 +31,7 @@ namespace {
 
 constexpr std::size_t kMaxInputElements = 4096;  // all model inputs together
 
-bool verbose() {
-  static const bool on = std::getenv("RECURRENT_FUZZ_VERBOSE") != nullptr;
-  return on;
-}
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "fuzz_model_loader: invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using recurrent_fuzz::check;
 
 /// What the k-th call of readShard returns (see the file comment).
 std::vector<std::string> shardSegments(const nlohmann::json& j, const std::string& bytes) {
@@ -130,8 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     model.resetStates();
   } catch (const recurrent::Error& e) {
-    // The documented way to fail. RECURRENT_FUZZ_VERBOSE=1 prints it (to triage a corpus).
-    if (verbose()) std::fprintf(stderr, "fuzz_model_loader: %s\n", e.what());
+    recurrent_fuzz::rejected(e);
   }
   return 0;
 }

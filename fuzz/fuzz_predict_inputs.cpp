@@ -6,27 +6,16 @@
 // any other exception escapes and libFuzzer reports it as a crash, as it does for sanitizer
 // errors, stack overflows, timeouts and allocations over -rss_limit_mb. The harness also checks
 // that every tensor read holds product(shape) values.
+#include "fuzz_common.hpp"
 #include "inputs.hpp"
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace {
 
-bool verbose() {
-  static const bool on = std::getenv("RECURRENT_FUZZ_VERBOSE") != nullptr;
-  return on;
-}
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "fuzz_predict_inputs: invariant violated: %s\n", what);
-    std::abort();
-  }
-}
+using recurrent_fuzz::check;
 
 }  // namespace
 
@@ -40,8 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(t.data.size() == *n, "tensor size == product(shape)");
     }
   } catch (const recurrent::Error& e) {
-    // The documented way to fail. RECURRENT_FUZZ_VERBOSE=1 prints it (to triage a corpus).
-    if (verbose()) std::fprintf(stderr, "fuzz_predict_inputs: %s\n", e.what());
+    recurrent_fuzz::rejected(e);
   }
   return 0;
 }

@@ -79,6 +79,23 @@ Artifacts gruModel(bool resetAfterConfig, bool resetAfterWeights, json extraTopo
   return a;
 }
 
+/// Rewrites `gruModel`'s Sequential [in, gru] as a functional model in -> gru with the given
+/// `output_layers` (e.g. {{"gru", 0, 0}, {"in", 0, 0}}).
+void makeFunctional(Artifacts& a, const json& outputLayers) {
+  const json seq = a.model["modelTopology"]["config"]["layers"];
+  json in = seq[0], gru = seq[1];
+  in["name"] = "in";
+  in["inbound_nodes"] = json::array();
+  gru["name"] = "gru";
+  gru["inbound_nodes"] = {{{"in", 0, 0, json::object()}}};
+  a.model["modelTopology"] = {{"class_name", "Model"},
+                              {"config",
+                               {{"name", "f"},
+                                {"layers", {in, gru}},
+                                {"input_layers", {{"in", 0, 0}}},
+                                {"output_layers", outputLayers}}}};
+}
+
 FlatTensor<float> input(Index b, Index t, Index f) {
   FlatTensor<float> x({b, t, f}, ramp(static_cast<std::size_t>(b * t * f), 0.3f));
   return x;
@@ -394,18 +411,7 @@ TEST_CASE("model import: zero_output_for_mask, threads, recurrentLayer", "[io][m
 
 TEST_CASE("model import: functional outputs that repeat or are inputs", "[io][model]") {
   auto a = gruModel(false, false);
-  const json seq = a.model["modelTopology"]["config"]["layers"];
-  json in = seq[0], gru = seq[1];
-  in["name"] = "in";
-  in["inbound_nodes"] = json::array();
-  gru["name"] = "gru";
-  gru["inbound_nodes"] = {{{"in", 0, 0, json::object()}}};
-  a.model["modelTopology"] = {{"class_name", "Model"},
-                              {"config",
-                               {{"name", "f"},
-                                {"layers", {in, gru}},
-                                {"input_layers", {{"in", 0, 0}}},
-                                {"output_layers", {{"gru", 0, 0}, {"in", 0, 0}, {"gru", 0, 0}}}}}};
+  makeFunctional(a, {{"gru", 0, 0}, {"in", 0, 0}, {"gru", 0, 0}});
   auto model = a.load();
   CHECK(model.outputNames() == std::vector<std::string>{"gru", "in", "gru"});
   const auto x = input(2, 3, 2);
@@ -426,18 +432,8 @@ TEST_CASE("model import: a stateful layer with several outputs advances once per
   layers[0]["config"]["batch_input_shape"] = {2, 3, 2};
   layers[1]["config"]["stateful"] = true;
   auto single = a.load();
-  json in = layers[0], gru = layers[1];
-  in["name"] = "in";
-  in["inbound_nodes"] = json::array();
-  gru["name"] = "gru";
-  gru["config"]["return_state"] = true;
-  gru["inbound_nodes"] = {{{"in", 0, 0, json::object()}}};
-  a.model["modelTopology"] = {{"class_name", "Model"},
-                              {"config",
-                               {{"name", "f"},
-                                {"layers", {in, gru}},
-                                {"input_layers", {{"in", 0, 0}}},
-                                {"output_layers", {{"gru", 0, 0}, {"gru", 0, 1}}}}}};
+  layers[1]["config"]["return_state"] = true;
+  makeFunctional(a, {{"gru", 0, 0}, {"gru", 0, 1}});
   auto both = a.load();
   const auto x = input(2, 3, 2);
   for (int call = 0; call < 3; ++call) {
