@@ -204,7 +204,7 @@ double runCase(const std::string& stem, recurrent::io::TorchRNN<Scalar>& rnn, co
 TEMPLATE_TEST_CASE("pytorch: every golden case matches PyTorch", "[pytorch][golden]", float,
                    double) {
   const auto cases = referenceCases();
-  CHECK(cases.size() >= 27);
+  CHECK(cases.size() >= 29);
   double maxAbs = 0, maxRatio = 0;
   for (const std::string& stem : cases) {
     INFO("case " << stem);
@@ -225,18 +225,20 @@ TEMPLATE_TEST_CASE("pytorch: every golden case matches PyTorch", "[pytorch][gold
     CHECK(rnn.numLayers() == m.at("num_layers").get<Index>());
     CHECK(rnn.bidirectional() == m.at("bidirectional").get<bool>());
     CHECK(rnn.bias() == m.at("bias").get<bool>());
+    CHECK(rnn.batchFirst() == m.at("batch_first").get<bool>());
     REQUIRE(static_cast<Index>(rnn.layers().size()) == rnn.numLayers());
     CHECK(rnn.layers()[0].className() == (rnn.bidirectional()
                                               ? std::string("Bidirectional")
                                               : (type == "RNN" ? std::string("SimpleRNN") : type)));
     maxRatio = std::max(maxRatio, runCase(stem, rnn, ref, maxAbs));
     // The same weights without metadata: mode, sizes and layout inferred from the keys (a plain
-    // RNN needs the mode).
+    // RNN needs the mode, a sequence-major module batchFirst = false).
     const auto st = SafeTensors::fromFile(kDir + "/" + stem + ".safetensors");
     std::vector<RawTensor> raw;
     for (const auto& n : st.names()) raw.push_back(f32(n, st.tensor<float>(n)));
     TorchRNNOptions bare = opt;
     if (type == "RNN") bare.mode = mode;
+    if (!m.at("batch_first").get<bool>()) bare.batchFirst = false;
     auto inferred = recurrent::io::torchRNNFromStateDict<TestType>(
         SafeTensors::fromBytes(writeSafetensors(raw)), bare);
     CHECK(inferred.mode() == mode);
@@ -599,13 +601,41 @@ TEST_CASE("pytorch: forward argument checks and states", "[pytorch][convert]") {
   using recurrent::ShapeError;
   const recurrent::FlatTensor<double> x4({2, 5, 4}, std::vector<double>(40, 0.5));
   CHECK_THAT(errorOf<ShapeError>([&] { (void)gru.forward(x4); }),
-             ContainsSubstring("nn.GRU.forward: input: expected [batch, time, 3] (batch_first)"));
+             ContainsSubstring("nn.GRU.forward: input: expected [batch, time, 3] (batch_first "
+                               "true)"));
   const recurrent::FlatTensor<double> h0({2, 2, 2}, std::vector<double>(8, 0.0));
   CHECK_THAT(errorOf<ShapeError>([&] { (void)gru.forward(x, &h0); }),
              ContainsSubstring("h0: expected shape [4, 2, 2] [num_layers·directions, batch, "
                                "hidden], got [2, 2, 2]"));
   CHECK_THAT(errorOf<recurrent::ValueError>([&] { (void)gru.forward(x, nullptr, &zeros); }),
              ContainsSubstring("c0 is the cell state of an nn.LSTM"));
+
+  // batchFirst = false: input [T, B, F], output [T, B, D·H], states unchanged.
+  TorchRNNOptions seqFirst;
+  seqFirst.batchFirst = false;
+  auto gruT = recurrent::io::torchRNNFromStateDict<double>(
+      SafeTensors::fromBytes(writeSafetensors(stateDict(3, 3, 2, 2, true, true))), seqFirst);
+  CHECK_FALSE(gruT.batchFirst());
+  recurrent::FlatTensor<double> xT({5, 2, 3}, std::vector<double>(30));
+  std::vector<double> ramp(30);
+  for (std::size_t i = 0; i < 30; ++i) ramp[i] = 0.05 * static_cast<double>(i % 11) - 0.2;
+  const recurrent::FlatTensor<double> xB({2, 5, 3}, ramp);
+  for (Index t = 0; t < 5; ++t)
+    for (Index b = 0; b < 2; ++b)
+      for (Index f = 0; f < 3; ++f)
+        xT.data[static_cast<std::size_t>((t * 2 + b) * 3 + f)] =
+            xB.data[static_cast<std::size_t>((b * 5 + t) * 3 + f)];
+  const auto yB = gru.forward(xB);
+  const auto yT = gruT.forward(xT, &zeros);
+  CHECK(yT.output.shape == std::vector<Index>{5, 2, 4});
+  for (Index t = 0; t < 5; ++t)
+    for (Index b = 0; b < 2; ++b)
+      for (Index k = 0; k < 4; ++k)
+        CHECK(yT.output.data[static_cast<std::size_t>((t * 2 + b) * 4 + k)] ==
+              yB.output.data[static_cast<std::size_t>((b * 5 + t) * 4 + k)]);
+  CHECK(yT.hN.data == yB.hN.data);
+  CHECK_THAT(errorOf<ShapeError>([&] { (void)gruT.forward(x4); }),
+             ContainsSubstring("input: expected [time, batch, 3] (batch_first false)"));
 }
 
 #endif  // RECURRENT_HAS_JSON

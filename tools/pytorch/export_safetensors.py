@@ -58,7 +58,8 @@ reference.json:
                 "outputs": [{"name": "output"}, {"name": "h_n"}, {"name": "c_n"}?]}]}
 `data` is flat row-major; every number is the shortest decimal that round-trips to
 the float32 value (parse with strtod and cast to float, or strtof). Shapes are
-PyTorch's: input [B,T,F] when batch_first (else [T,B,F]), output [B,T,D*H],
+PyTorch's: input [B,T,F] and output [B,T,D*H] when batch_first (else [T,B,F] and
+[T,B,D*H]),
 h_n / c_n / h0 / c0 [num_layers*D, B, H] (layer-major, direction-minor), D = 2 if
 bidirectional else 1.
 """

@@ -10,8 +10,9 @@ input -> output / h_n / c_n call of that module), both via export_safetensors.ex
 (see its docstring for the exact file layouts), plus `bad/` (malformed files for
 the error paths, described in bad/README.md) and README.md.
 
-Every module is built with batch_first=True (input [B,T,F], output [B,T,D*H];
-h0 / h_n / c0 / c_n stay [num_layers*D, B, H] as PyTorch always has them).
+Every module is built with batch_first=True (input [B,T,F], output [B,T,D*H]) except
+the two `*_seq_first*` cases (batch_first=False: [T,B,F], [T,B,D*H]); h0 / h_n / c0 / c_n
+stay [num_layers*D, B, H] as PyTorch always has them.
 
 Deterministic: each case seeds torch from its own number. Parameters are drawn
 U(-0.8, 0.8) (wider than PyTorch's default U(-1/sqrt(H), 1/sqrt(H)), so the gates
@@ -76,11 +77,12 @@ def uniform(gen, *shape):
     return torch.rand(*shape, generator=gen, dtype=torch.float32) * 4 - 2
 
 
-def build_case(seed, kind, variant, init_state=False):
+def build_case(seed, kind, variant, init_state=False, batch_first=True):
     cls, kw, label = KINDS[kind]
     layers, bidir, bias, prefixed, (B, T, F, H) = VARIANTS[variant]
     torch.manual_seed(seed)
-    rnn = cls(F, H, num_layers=layers, bidirectional=bidir, bias=bias, batch_first=True, **kw)
+    rnn = cls(F, H, num_layers=layers, bidirectional=bidir, bias=bias, batch_first=batch_first,
+              **kw)
     with torch.no_grad():
         for p in rnn.parameters():
             p.uniform_(-0.8, 0.8)
@@ -88,6 +90,8 @@ def build_case(seed, kind, variant, init_state=False):
     module = Wrapper(rnn, F, D * H) if prefixed else rnn
     gen = torch.Generator().manual_seed(seed + 1000)
     x = uniform(gen, B, T, F)
+    if not batch_first:
+        x = x.transpose(0, 1).contiguous()  # PyTorch's default layout [T, B, F]
     h0 = c0 = None
     if init_state:
         h0 = uniform(gen, layers * D, B, H)
@@ -102,8 +106,10 @@ def build_case(seed, kind, variant, init_state=False):
         args.append('bias=False')
     if 'nonlinearity' in kw:
         args.append(f"nonlinearity='{kw['nonlinearity']}'")
-    args.append('batch_first=True')
+    args.append(f'batch_first={batch_first}')
     desc = f'torch.nn.{cls.__name__}({", ".join(args)}), input B={B} T={T}'
+    if not batch_first:
+        desc += ', sequence-major: input [T, B, F], output [T, B, D*H]'
     if prefixed:
         desc += ('; held as `encoder.rnn` inside a wrapper module, so its keys are '
                  '`encoder.rnn.weight_ih_l0`, ...; the state dict also holds the unrelated '
@@ -123,6 +129,9 @@ for kind in KINDS:
 CASES.append(('lstm_l2_bidir_h0c0', 201, 'lstm', 'l2_bidir', True))
 CASES.append(('gru_l1_h0', 202, 'gru', 'l1', True))
 CASES.append(('rnn_relu_bidir_h0', 203, 'rnn_relu', 'bidir', True))
+# batch_first=False (PyTorch's default): the metadata says so and the loader follows it.
+CASES.append(('lstm_l2_bidir_seq_first_h0c0', 204, 'lstm', 'l2_bidir', True, False))
+CASES.append(('gru_l1_seq_first', 205, 'gru', 'l1', False, False))
 
 
 # ----------------------------------------------------------------------------
@@ -245,10 +254,14 @@ def check_case(stem):
         ref = json.load(fh)
     m = ref['module']
     assert meta['module'] == m['type'] and meta['prefix'] == m['prefix'], (meta, m)
+    assert meta['batch_first'] == ('true' if m['batch_first'] else 'false'), (meta, m)
     call = ref['calls'][0]
     arr = {t['name']: np.array(t['data'], dtype=np.float64).reshape(t['shape'])
            for t in call['inputs']}
-    got = np_torch_rnn(sd, m['prefix'], m, arr['input'], arr.get('h0'), arr.get('c0'))
+    x = arr['input'] if m['batch_first'] else arr['input'].transpose(1, 0, 2)
+    got = np_torch_rnn(sd, m['prefix'], m, x, arr.get('h0'), arr.get('c0'))
+    if not m['batch_first']:
+        got['output'] = got['output'].transpose(1, 0, 2)
     worst = 0.0
     for t in call['outputs']:
         want = np.array(t['data'], dtype=np.float64).reshape(t['shape'])
@@ -283,8 +296,9 @@ byte-reproducible); do not edit by hand. Each case is a pair:
   `{{name, shape, data}}` with flat row-major data, every number the shortest decimal
   that round-trips to its float32.
 
-Every module has `batch_first=True`: `input` is [B, T, F], `output` [B, T, D*H]
-(forward half first, then the backward half, already aligned with input time),
+Every module but the `*_seq_first*` ones has `batch_first=True`: `input` is [B, T, F],
+`output` [B, T, D*H] ([T, B, F] and [T, B, D*H] for `batch_first=False`; forward half
+first, then the backward half, already aligned with input time),
 `h0`/`c0`/`h_n`/`c_n` are [num_layers*D, B, H], index = layer*D + direction
 (direction 1 = reverse). Without `h0`/`c0` the initial states are zero.
 
@@ -314,9 +328,11 @@ def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     rows, worst = [], 0.0
-    for name, seed, kind, variant, init in CASES:
+    for name, seed, kind, variant, init, *layout in CASES:
+        batch_first = layout[0] if layout else True
         for attempt in range(100):
-            module, x, h0, c0, desc = build_case(seed + 1000 * attempt, kind, variant, init)
+            module, x, h0, c0, desc = build_case(seed + 1000 * attempt, kind, variant, init,
+                                                 batch_first)
             module.eval()
             if kind != 'rnn_relu' or lively(module, x, h0):
                 break

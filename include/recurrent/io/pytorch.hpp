@@ -5,6 +5,7 @@
  *     // python: tools/pytorch/export_safetensors.py writes model.safetensors (+ metadata)
  *     auto rnn = recurrent::io::loadTorchRNN<float>("model.safetensors", {{}, "encoder.rnn."});
  *     auto y = rnn.forward(x);  // x [B, T, F] (batch_first); y.output [B, T, D·H], y.hN, y.cN
+ *     // a module built with batch_first=False (PyTorch's default) takes and gives [T, B, ·]
  *
  * One converted layer per PyTorch layer (`returnSequences`, `returnState`), wrapped in
  * `Bidirectional` (concat) when the module is bidirectional; layer k feeds layer k+1 as in
@@ -31,6 +32,8 @@
  * inferred from `weight_hh_l0` (4·H rows: LSTM, 3·H: GRU; a plain RNN needs the mode). Sizes,
  * `num_layers`, `bidirectional` and `bias` come from that metadata too, else from the keys
  * (layers `l0 … l{max}`, bidirectional iff a `_reverse` key exists, biased iff a bias key exists).
+ * `batch_first` (the layout `forward` takes and gives) is `TorchRNNOptions::batchFirst`, else the
+ * metadata's, else true (a state dict alone does not record it).
  * Every tensor under the prefix must be used and every expected one present, with its exact
  * shape: otherwise a `WeightError` names the key, the expected and received shapes and the
  * likely reason (a `prefix` to pass, `proj_size` unsupported, a mode that does not match the
@@ -65,21 +68,25 @@ struct TorchRNNOptions {
   std::string prefix;
   /// `RNNLayerOptions::threads` of every converted layer.
   int threads = 1;
+  /// PyTorch's `batch_first`: `forward` takes `[B, T, F]` and gives `[B, T, D·H]` when true,
+  /// `[T, B, F]` and `[T, B, D·H]` when false. Default: the metadata's `batch_first`, else true.
+  std::optional<bool> batchFirst;
 };
 
-/// A converted PyTorch recurrent module with PyTorch's calling convention (batch_first).
+/// A converted PyTorch recurrent module with PyTorch's calling convention.
 /// Movable, not copyable; not thread-safe (one instance per thread).
 template <class Scalar>
 class TorchRNN {
  public:
   struct Output {
-    FlatTensor<Scalar> output;  ///< `[B, T, D·H]` (forward half, then backward half)
+    FlatTensor<Scalar> output;  ///< `[B, T, D·H]` or `[T, B, D·H]` (forward half, then backward)
     FlatTensor<Scalar> hN;      ///< `[L·D, B, H]`
     FlatTensor<Scalar> cN;      ///< `[L·D, B, H]`, LSTM only (empty otherwise)
   };
 
-  /// PyTorch `module(input, h0)` / `module(input, (h0, c0))`: `input` `[B, T, F]`, `h0`/`c0`
-  /// `[L·D, B, H]` (null: zeros; `c0` only for LSTM). @throws ShapeError / ValueError.
+  /// PyTorch `module(input, h0)` / `module(input, (h0, c0))`: `input` `[B, T, F]` (`[T, B, F]`
+  /// unless `batchFirst()`), `h0`/`c0` `[L·D, B, H]` (null: zeros; `c0` only for LSTM).
+  /// @throws ShapeError / ValueError.
   Output forward(const FlatTensor<Scalar>& input, const FlatTensor<Scalar>* h0 = nullptr,
                  const FlatTensor<Scalar>* c0 = nullptr);
 
@@ -89,6 +96,7 @@ class TorchRNN {
   Index numLayers() const { return static_cast<Index>(layers_.size()); }
   bool bidirectional() const { return bidirectional_; }
   bool bias() const { return bias_; }
+  bool batchFirst() const { return batchFirst_; }
   /// "nn.LSTM (prefix 'encoder.rnn.')", as errors name the module.
   const std::string& description() const { return who_; }
   /// One layer per PyTorch layer: `LSTM`/`GRU`/`SimpleRNN` (returnSequences, returnState), or
@@ -99,10 +107,13 @@ class TorchRNN {
   template <class S>
   friend TorchRNN<S> torchRNNFromStateDict(const SafeTensors&, const TorchRNNOptions&);
   TorchRNN() = default;
+  /// `forward` on checked batch-major `input` `[B, T, F]`.
+  Output forwardBatchMajor(const FlatTensor<Scalar>& input, const FlatTensor<Scalar>* h0,
+                           const FlatTensor<Scalar>* c0);
 
   TorchRNNMode mode_ = TorchRNNMode::LSTM;
   Index inputSize_ = 0, hiddenSize_ = 0;
-  bool bidirectional_ = false, bias_ = true;
+  bool bidirectional_ = false, bias_ = true, batchFirst_ = true;
   std::string who_;
   std::vector<AnyLayer<Scalar>> layers_;
 };
@@ -154,7 +165,7 @@ inline std::string torchWho(std::optional<TorchRNNMode> m, const std::string& pr
 struct TorchModuleSpec {
   TorchRNNMode mode = TorchRNNMode::LSTM;
   Index inputSize = 0, hiddenSize = 0, numLayers = 0, directions = 1;
-  bool bias = true;
+  bool bias = true, batchFirst = true;
   std::string who;
   std::vector<std::vector<std::string>> keys;  // [k·D + d] -> 4 keys (bias keys only if bias)
 };
@@ -184,6 +195,22 @@ inline TorchKey parseTorchKey(const std::string& s) {
     out.reverse = reverse;
     return out;
   }
+  return out;
+}
+
+/// `[a, b, c]` -> `[b, a, c]` (PyTorch's sequence-major layout to batch-major and back).
+template <class Scalar>
+FlatTensor<Scalar> swapLeadingAxes(const FlatTensor<Scalar>& x) {
+  const Index a = x.shape[0], b = x.shape[1], c = x.shape[2];
+  FlatTensor<Scalar> out({b, a, c}, std::vector<Scalar>(x.data.size()));
+  const auto row = static_cast<std::size_t>(c);
+  for (Index i = 0; i < a; ++i)
+    for (Index j = 0; j < b; ++j)
+      std::copy_n(
+          x.data.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(i * b + j) * row),
+          row,
+          out.data.begin() +
+              static_cast<std::ptrdiff_t>(static_cast<std::size_t>(j * a + i) * row));
   return out;
 }
 
@@ -343,6 +370,8 @@ inline TorchModuleSpec torchModuleSpec(const SafeTensors& st, const TorchRNNOpti
   spec.numLayers = metaLayers ? *metaLayers : maxLayer + 1;
   spec.directions = (metaBidir ? *metaBidir : anyReverse) ? 2 : 1;
   spec.bias = metaBias ? *metaBias : anyBias;
+  const auto metaBatchFirst = metaBool("batch_first");
+  spec.batchFirst = opt.batchFirst ? *opt.batchFirst : metaBatchFirst.value_or(true);
   if (spec.hiddenSize <= 0 || spec.inputSize <= 0 || spec.numLayers <= 0)
     raise<WeightError>(who, "hidden_size " + std::to_string(spec.hiddenSize) + ", input_size " +
                                 std::to_string(spec.inputSize) + ", num_layers " +
@@ -508,6 +537,7 @@ TorchRNN<Scalar> torchRNNFromStateDict(const SafeTensors& stateDict,
   out.hiddenSize_ = spec.hiddenSize;
   out.bidirectional_ = spec.directions == 2;
   out.bias_ = spec.bias;
+  out.batchFirst_ = spec.batchFirst;
   out.who_ = spec.who;
   for (Index k = 0; k < spec.numLayers; ++k) {
     const Index in = k == 0 ? spec.inputSize : spec.directions * spec.hiddenSize;
@@ -551,14 +581,30 @@ typename TorchRNN<Scalar>::Output TorchRNN<Scalar>::forward(const FlatTensor<Sca
                                                             const FlatTensor<Scalar>* c0) {
   using recurrent::detail::raise;
   using recurrent::detail::shapeString;
+  if (input.rank() != 3 || input.shape[2] != inputSize_ ||
+      static_cast<Index>(input.data.size()) != input.size())
+    raise<ShapeError>(
+        who_ + ".forward",
+        "input: expected " + std::string(batchFirst_ ? "[batch, time, " : "[time, batch, ") +
+            std::to_string(inputSize_) + "] (batch_first " + (batchFirst_ ? "true" : "false") +
+            "), got shape " + shapeString(input.shape) + " with " +
+            std::to_string(input.data.size()) + " values");
+  if (!batchFirst_) {  // [T, B, ·] <-> [B, T, ·] around the batch-major layers
+    Output out = forwardBatchMajor(detail::swapLeadingAxes(input), h0, c0);
+    out.output = detail::swapLeadingAxes(out.output);
+    return out;
+  }
+  return forwardBatchMajor(input, h0, c0);
+}
+
+template <class Scalar>
+typename TorchRNN<Scalar>::Output TorchRNN<Scalar>::forwardBatchMajor(
+    const FlatTensor<Scalar>& input, const FlatTensor<Scalar>* h0, const FlatTensor<Scalar>* c0) {
+  using recurrent::detail::raise;
+  using recurrent::detail::shapeString;
   const std::string who = who_ + ".forward";
   const bool lstm = mode_ == TorchRNNMode::LSTM;
   const Index H = hiddenSize_, D = bidirectional_ ? 2 : 1, L = numLayers();
-  if (input.rank() != 3 || input.shape[2] != inputSize_ ||
-      static_cast<Index>(input.data.size()) != input.size())
-    raise<ShapeError>(who, "input: expected [batch, time, " + std::to_string(inputSize_) +
-                               "] (batch_first), got shape " + shapeString(input.shape) + " with " +
-                               std::to_string(input.data.size()) + " values");
   const Index B = input.shape[0];
   const std::vector<Index> stateShape{L * D, B, H};
   if (c0 != nullptr && !lstm)
