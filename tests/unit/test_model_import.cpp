@@ -423,6 +423,37 @@ TEST_CASE("model import: functional outputs that repeat or are inputs", "[io][mo
   CHECK_THAT(model.summary(), ContainsSubstring("in[0][0]"));  // "Connected to"
 }
 
+TEST_CASE("model import: layers that no output needs are not run", "[io][model]") {
+  // ids -> Embedding(inputDim 2) is in the graph, but the only output is the input itself. As in
+  // TF.js, the Embedding is not run, so ids it would reject (5 >= inputDim) do not matter.
+  json in = {{"class_name", "InputLayer"},
+             {"name", "ids"},
+             {"config", {{"name", "ids"}, {"batch_input_shape", {nullptr, 3}}}},
+             {"inbound_nodes", json::array()}};
+  json emb = {{"class_name", "Embedding"},
+              {"name", "emb"},
+              {"config", {{"name", "emb"}, {"input_dim", 2}, {"output_dim", 2}}},
+              {"inbound_nodes", {{{"ids", 0, 0, json::object()}}}}};
+  json topology = {{"class_name", "Model"},
+                   {"config",
+                    {{"name", "f"},
+                     {"layers", {in, emb}},
+                     {"input_layers", {{"ids", 0, 0}}},
+                     {"output_layers", {{"ids", 0, 0}}}}}};
+  Artifacts a;
+  a.model = {
+      {"modelTopology", topology},
+      {"format", "layers-model"},
+      {"weightsManifest",
+       json::array({{{"paths", {"w.bin"}}, {"weights", {weight("emb/embeddings", {2, 2})}}}})}};
+  a.shard = floatBytes(ramp(4));
+  const FlatTensor<float> ids({1, 3}, {5, 5, 5});
+  CHECK(a.load().predict(ids)[0].data == ids.data);
+  // With the Embedding's output as the model output, the same ids are an error.
+  a.model["modelTopology"]["config"]["output_layers"] = {{"emb", 0, 0}};
+  CHECK_THROWS_AS(a.load().predict(ids), recurrent::ValueError);
+}
+
 TEST_CASE("model import: a stateful layer with several outputs advances once per predict",
           "[io][model]") {
   // TF.js applies a layer once per output it fetches, so its stateful GRU with returnState and
