@@ -1,10 +1,11 @@
-// Side by side, in one run on the same inputs: this library, oneDNN, PyTorch and a plain-Eigen
-// baseline, for the workloads and cells of bench_common.hpp (float, full output sequence,
-// inference), with 1 and 2 threads; plus per-sample streaming with this library's stateful
-// layers, against fixed RTNeural reference figures.
+// Side by side, in one run on the same inputs: this library, oneDNN, PyTorch, onnxruntime and a
+// plain-Eigen baseline, for the workloads and cells of bench_common.hpp (float, full output
+// sequence, inference), with 1 and 2 threads; plus per-sample streaming with this library's
+// stateful layers, against fixed RTNeural reference figures.
 //
 //   side_by_side [--threads 1,2] [--workloads W1,W3] [--budget SECONDS] [--min-runs N]
 //                [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] [--no-torch]
+//                [--node PATH] [--ort-script PATH] [--no-ort]
 //                [--no-stream] [--json FILE] [--dir DIR] [--keep] [--quick]
 //
 // How it runs:
@@ -17,10 +18,13 @@
 //      output sequences from this library's, and writes this library's outputs.
 //   3. For each n it runs torch_bench.py (PyTorch, torch.set_num_threads(n), OpenBLAS; with
 //      LD_PRELOAD=<--openblas> when given) on the same files, and compares its outputs here.
-//   4. It prints the table (and writes --json for tools/bench/update_readme.py).
+//   4. For each n it runs ort_bench.js (Node.js, onnxruntime-node's CPU execution provider,
+//      one-node ONNX models, intraOpNumThreads = n) on the same files and compares its outputs.
+//   5. It prints the table (and writes --json for tools/bench/update_readme.py).
 // Times: wall clock per call, median over N timed runs after a warm-up (>= 2 runs and >= 0.1 s),
 // N = clamp(budget / time of one run, min-runs, 2000). Exit status 1 when an output differs by
-// more than 1e-4, a thread count is not the one asked for, or PyTorch failed (unless --no-torch).
+// more than 1e-4, a thread count is not the one asked for, or PyTorch failed (unless --no-torch)
+// or onnxruntime failed (unless --no-ort).
 #include "bench_common.hpp"
 #include "eigen_baseline.hpp"
 #include "onednn_rnn.hpp"
@@ -55,6 +59,9 @@
 #ifndef RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT
 #define RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT "torch_bench.py"
 #endif
+#ifndef RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT
+#define RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT "ort_bench.js"
+#endif
 
 namespace {
 
@@ -83,6 +90,9 @@ struct Options {
   std::string python = "/usr/bin/python3";
   std::string torchScript = RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT;
   std::string openblas;
+  bool ort = true;
+  std::string node = "node";
+  std::string ortScript = RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT;
   std::string json;
   std::string dir;
   bool keep = false;
@@ -523,9 +533,10 @@ void printTables(const Options& o, const Results& r) {
                "from recurrent's\n\n";
   std::cout << std::left << std::setw(20) << "workload (B,T,I,H)" << std::setw(10) << "cell"
             << std::right << std::setw(4) << "thr" << std::setw(13) << "recurrent" << std::setw(11)
-            << "oneDNN" << std::setw(11) << "PyTorch" << std::setw(11) << "Eigen" << std::setw(10)
-            << "oneDNN/r" << std::setw(10) << "Torch/r" << std::setw(10) << "Eigen/r"
-            << "   max|diff| oneDNN/Torch/Eigen\n";
+            << "oneDNN" << std::setw(11) << "PyTorch" << std::setw(11) << "ORT" << std::setw(11)
+            << "Eigen" << std::setw(10) << "oneDNN/r" << std::setw(10) << "Torch/r" << std::setw(10)
+            << "ORT/r" << std::setw(10) << "Eigen/r"
+            << "   max|diff| oneDNN/Torch/ORT/Eigen\n";
   for (int threads : o.threads) {
     for (const Workload& w : selectedWorkloads(o)) {
       if (!runsAt(w, threads)) continue;
@@ -546,10 +557,12 @@ void printTables(const Options& o, const Results& r) {
         std::cout << std::left << std::setw(20) << workloadLabel(w) << std::setw(10)
                   << bench::cellName(cell) << std::right << std::setw(4) << threads << std::setw(13)
                   << fmt(rec) << std::setw(11) << fmt(us("onednn")) << std::setw(11)
-                  << fmt(us("torch")) << std::setw(11) << fmt(us("eigen")) << std::setw(10)
-                  << fmt(us("onednn") / rec, 2) << std::setw(10) << fmt(us("torch") / rec, 2)
-                  << std::setw(10) << fmt(us("eigen") / rec, 2) << "   " << diff("onednn") << " / "
-                  << diff("torch") << " / " << diff("eigen") << "\n";
+                  << fmt(us("torch")) << std::setw(11) << fmt(us("ort")) << std::setw(11)
+                  << fmt(us("eigen")) << std::setw(10) << fmt(us("onednn") / rec, 2)
+                  << std::setw(10) << fmt(us("torch") / rec, 2) << std::setw(10)
+                  << fmt(us("ort") / rec, 2) << std::setw(10) << fmt(us("eigen") / rec, 2) << "   "
+                  << diff("onednn") << " / " << diff("torch") << " / " << diff("ort") << " / "
+                  << diff("eigen") << "\n";
       }
     }
   }
@@ -599,7 +612,7 @@ void writeJson(const Options& o, const Results& r) {
           << ", \"batch\": " << w.batch << ", \"time\": " << w.time << ", \"input\": " << w.input
           << ", \"units\": " << w.units << ", \"cell\": " << jsonString(bench::cellName(cell))
           << ", \"threads\": " << threads;
-        for (const char* impl : {"recurrent", "onednn", "torch", "eigen"}) {
+        for (const char* impl : {"recurrent", "onednn", "torch", "ort", "eigen"}) {
           auto t = r.times.find(key(impl, name, threads));
           auto d = r.diffs.find(key(impl, name, threads));
           j << ", " << jsonString(impl)
@@ -676,6 +689,22 @@ int driverMain(Options o) {
       r.problems.push_back("worker " + n +
                            ": oneDNN reports nthr:" + r.info[prefix + "onednn_nthr"]);
   }
+  // The outputs a child process wrote (<case>.<impl>-t<n>.bin) against this library's.
+  auto compareOutputs = [&](const char* impl, int threads) {
+    const std::string n = std::to_string(threads);
+    for (const Workload& w : selectedWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        if (r.times.count(key(impl, name, threads)) == 0) continue;  // no such cell
+        const std::vector<float> ours =
+            readFloats(o.dir + "/" + name + ".recurrent-t" + n + ".bin", outputSize(w));
+        const std::vector<float> theirs =
+            readFloats(o.dir + "/" + name + "." + impl + "-t" + n + ".bin", outputSize(w));
+        r.diffs[key(impl, name, threads)] = maxAbsDiff(theirs, ours);
+      }
+    }
+  };
   if (o.torch) {
     for (int threads : o.threads) {
       const std::string n = std::to_string(threads), prefix = "t" + n + ".";
@@ -692,18 +721,30 @@ int driverMain(Options o) {
       if (r.info[prefix + "torch_threads"] != n)
         r.problems.push_back("PyTorch " + n +
                              ": torch.get_num_threads() = " + r.info[prefix + "torch_threads"]);
-      for (const Workload& w : selectedWorkloads(o)) {
-        if (!runsAt(w, threads)) continue;
-        for (CellKind cell : bench::kCells) {
-          const std::string name = caseName(w, cell);
-          if (r.times.count(key("torch", name, threads)) == 0) continue;  // no such cell
-          const std::vector<float> ours =
-              readFloats(o.dir + "/" + name + ".recurrent-t" + n + ".bin", outputSize(w));
-          const std::vector<float> theirs =
-              readFloats(o.dir + "/" + name + ".torch-t" + n + ".bin", outputSize(w));
-          r.diffs[key("torch", name, threads)] = maxAbsDiff(theirs, ours);
-        }
+      compareOutputs("torch", threads);
+    }
+  }
+  if (o.ort) {
+    for (int threads : o.threads) {
+      const std::string n = std::to_string(threads), prefix = "t" + n + ".";
+      std::cout << "== onnxruntime with " << n << " thread(s)\n";
+      const int rc =
+          runChild("OMP_NUM_THREADS=" + n + " " + shellQuote(o.node) + " " +
+                       shellQuote(o.ortScript) + " --dir " + shellQuote(o.dir) + " --threads " + n,
+                   prefix, r);
+      if (rc != 0) {
+        r.problems.push_back("onnxruntime with " + n + " thread(s) exited with " +
+                             std::to_string(rc));
+        continue;
       }
+      if (r.info[prefix + "ort_threads"] != n)
+        r.problems.push_back("onnxruntime " + n + ": threads in effect " +
+                             r.info[prefix + "ort_threads"]);
+      for (const Workload& w : selectedWorkloads(o))  // every cell has an ONNX counterpart
+        for (CellKind cell : bench::kCells)
+          if (runsAt(w, threads) && r.times.count(key("ort", caseName(w, cell), threads)) == 0)
+            r.problems.push_back("onnxruntime " + n + ": no time for " + caseName(w, cell));
+      compareOutputs("ort", threads);
     }
   }
   // This library with n threads must give what it gives with 1.
@@ -784,6 +825,12 @@ Options parse(int argc, char** argv, int& threadsOut) {
       o.torchScript = need(i);
     } else if (a == "--openblas") {
       o.openblas = need(i);
+    } else if (a == "--no-ort") {
+      o.ort = false;
+    } else if (a == "--node") {
+      o.node = need(i);
+    } else if (a == "--ort-script") {
+      o.ortScript = need(i);
     } else if (a == "--json") {
       o.json = need(i);
     } else if (a == "--dir") {
@@ -798,7 +845,8 @@ Options parse(int argc, char** argv, int& threadsOut) {
     } else if (a == "--help" || a == "-h") {
       std::cout << "usage: side_by_side [--threads 1,2] [--workloads W1,...] [--budget S] "
                    "[--min-runs N] [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] "
-                   "[--no-torch] [--no-stream] [--json FILE] [--dir DIR] [--keep] [--quick]\n";
+                   "[--no-torch] [--node PATH] [--ort-script PATH] [--no-ort] [--no-stream] "
+                   "[--json FILE] [--dir DIR] [--keep] [--quick]\n";
       std::exit(0);
     } else {
       throw std::runtime_error("unknown argument " + a);
