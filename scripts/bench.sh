@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The performance numbers in one command: installs what is missing, builds the benchmarks in
-# Release, runs the side-by-side runner (this library, oneDNN, PyTorch and a plain-Eigen baseline
-# on the same inputs, 1 and 2 threads, plus streaming), prints the table and regenerates the
-# README's performance section (between <!-- perf-table:begin --> and <!-- perf-table:end -->).
+# Release, runs the side-by-side runner (this library, oneDNN, PyTorch, onnxruntime and a
+# plain-Eigen baseline on the same inputs, 1 and 2 threads, plus streaming), prints the table and
+# regenerates the README's performance section (between <!-- perf-table:begin --> and
+# <!-- perf-table:end -->).
 #
 #   scripts/bench.sh                      # everything (about 10-15 minutes on 2 cores)
 #   scripts/bench.sh --no-readme          # measure and print, leave README.md alone
@@ -12,7 +13,11 @@
 # CMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" (the benchmark targets add -O3), for this
 # library, the Eigen baseline and the runner alike. BENCH_JOBS (default 1) sets the build jobs.
 # The results JSON is build/bench/side_by_side.json. README.md is rewritten only when the run
-# passed its checks (outputs agree within 1e-4, thread counts as asked, PyTorch ran).
+# passed its checks (outputs agree within 1e-4, thread counts as asked, PyTorch and onnxruntime
+# ran). onnxruntime is onnxruntime-node from npm (benchmarks/side_by_side/package.json and its
+# lock file), installed into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts`
+# when missing (its install script only fetches GPU providers; the CPU library is in the package);
+# Node.js and npm come from Debian's nodejs and npm when there is no `node`/`npm` command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -50,6 +55,39 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
     --no-install-recommends "${missing[@]}"
+fi
+
+# onnxruntime: Node.js + onnxruntime-node (skipped with the runner's --no-ort).
+want_ort=1
+for arg in "${runner_args[@]}"; do
+  if [[ "$arg" == "--no-ort" ]]; then want_ort=0; fi
+done
+ort_dir=benchmarks/side_by_side
+node_args=()
+if [[ $want_ort -eq 1 ]]; then
+  node_missing=()
+  command -v node >/dev/null 2>&1 || node_missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || node_missing+=(npm)
+  if [[ ${#node_missing[@]} -gt 0 ]]; then
+    echo "bench.sh: installing ${node_missing[*]}"
+    if [[ "$(id -u)" -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
+      echo "bench.sh: not root and no sudo; install these yourself: ${node_missing[*]}" >&2
+      exit 1
+    fi
+    sudo_cmd=()
+    if [[ "$(id -u)" -ne 0 ]]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+      --no-install-recommends "${node_missing[@]}"
+  fi
+  wanted_ort="$(node -p "require('./$ort_dir/package.json').dependencies['onnxruntime-node']")"
+  installed_ort="$(node -p "try { require('./$ort_dir/node_modules/onnxruntime-node/package.json')
+    .version } catch (e) { '' }")"
+  if [[ "$installed_ort" != "$wanted_ort" ]]; then
+    echo "bench.sh: installing onnxruntime-node $wanted_ort into $ort_dir/node_modules"
+    (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund)
+  fi
+  node_args=(--node "$(command -v node)")
 fi
 
 # PyTorch is Debian's python3-torch: the system interpreter, not whatever python3 is first on
@@ -95,7 +133,7 @@ rm -f "$results"
 status=0
 "$build_dir/benchmarks/side_by_side/side_by_side" \
   --python "$torch_python" --openblas "$openblas_lib" --json "$results" \
-  "${runner_args[@]}" || status=$?
+  "${node_args[@]}" "${runner_args[@]}" || status=$?
 if [[ $status -ne 0 ]]; then
   echo "bench.sh: side_by_side reported problems (exit $status); README.md left as it is" >&2
   exit "$status"

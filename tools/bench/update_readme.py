@@ -148,21 +148,37 @@ def render(results, build_dir):
         f"process: `sgemm_` as bound by libtorch_cpu comes from `{provider_short}` (dlsym + "
         f"dladdr), {info.get(t1 + 'torch_sgemm_gflops', '?')} GFLOP/s on a 1024×512×2048 "
         f"product with 1 thread.")
+    ort_version = info.get(t1 + "ort_version")
+    if ort_version:
+        add(f"- **onnxruntime** (ORT) {ort_version} (npm `onnxruntime-node`, Node.js "
+            f"{info.get(t1 + 'node_version', '?')}; CPU execution provider): one-node ONNX models "
+            f"(opset 14: `LSTM`, `GRU` with `linear_before_reset` 0 for the reset-before and 1 for "
+            f"the reset-after GRU, `RNN` tanh; weights as initializers), `intraOpNumThreads` = "
+            f"threads, `interOpNumThreads` 1, sequential execution, default graph optimizations; "
+            f"ONNX's time-major input and output transposed outside the timed region; timed: "
+            f"`await session.run(feeds)`, whose floor here is one `setImmediate` turn "
+            f"({info.get(t1 + 'ort_async_floor_us', '?')} µs).")
     thread_checks = []
     for n in threads:
         p = f"t{n}."
-        thread_checks.append(
-            f"{n}: oneDNN nthr {info.get(p + 'onednn_nthr', '?')}, PyTorch "
-            f"{info.get(p + 'torch_threads', '?')}, OpenBLAS {info.get(p + 'openblas_threads', '?')}")
+        check = (f"{n}: oneDNN nthr {info.get(p + 'onednn_nthr', '?')}, PyTorch "
+                 f"{info.get(p + 'torch_threads', '?')}, OpenBLAS "
+                 f"{info.get(p + 'openblas_threads', '?')}")
+        if ort_version:
+            check += f", onnxruntime {info.get(p + 'ort_threads', '?')}"
+        thread_checks.append(check)
     add(f"- **Method**: float32, full output sequence, inference, zero initial state; the same "
         f"inputs and weights (uniform, ±1/√H weights, ±1 inputs) for every implementation; gate "
         f"activations sigmoid/tanh everywhere. Wall time per call, **median of N timed calls** "
         f"after a warm-up (≥ 2 calls and ≥ 0.1 s), N = clamp({results.get('budget_seconds')} s / "
         f"time of one call, {results.get('min_runs')}, {results.get('max_runs')}); per case this "
-        f"library, oneDNN and Eigen run one after the other in one process, PyTorch in another. "
+        f"library, oneDNN and Eigen run one after the other in one process, PyTorch in another"
+        f"{', onnxruntime in a third' if ort_version else ''}. "
         f"Threads: {', '.join(str(n) for n in threads)}, one process per count with "
         f"`OMP_NUM_THREADS` set (in effect — {'; '.join(thread_checks)}); this library uses its "
-        f"`threads` option, Eigen its OpenMP GEMM, PyTorch `torch.set_num_threads`.")
+        f"`threads` option, Eigen its OpenMP GEMM, PyTorch `torch.set_num_threads`"
+        + (", onnxruntime `intraOpNumThreads` (threads counted in /proc/self/task: the session's "
+           "pool + the calling thread)" if ort_version else "") + ".")
     load = [info.get("loadavg_start"), info.get("loadavg_end")]
     if all(load):
         add(f"- **Machine load** (1-minute load average, /proc/loadavg) at the start and the end "
@@ -170,27 +186,29 @@ def render(results, build_dir):
             f"machine slows the 2-thread rows most (a descheduled thread stalls the others).")
     diffs = {}
     for row in results.get("rows", []):
-        for impl in ("onednn", "torch", "eigen"):
+        for impl in ("onednn", "torch", "ort", "eigen"):
             d = (row.get(impl) or {}).get("max_abs_diff")
             if d is not None:
                 diffs[impl] = max(diffs.get(impl, 0.0), d)
     add(f"- **Agreement**: largest |difference| of any output sequence from this library's: "
         f"oneDNN {diffs.get('onednn', float('nan')):.1e}, PyTorch "
-        f"{diffs.get('torch', float('nan')):.1e}, Eigen {diffs.get('eigen', float('nan')):.1e} "
+        f"{diffs.get('torch', float('nan')):.1e}, onnxruntime "
+        f"{diffs.get('ort', float('nan')):.1e}, Eigen {diffs.get('eigen', float('nan')):.1e} "
         f"(limit {results.get('tolerance', 1e-4):g}).")
     add("")
     add("Ratios are other / recurrent: **> 1 means this library is faster**. "
         "PyTorch has no reset-before GRU (–).")
     add("")
     add("| workload (B, T, I, H) | cell | threads | recurrent µs | oneDNN µs | PyTorch µs | "
-        "Eigen µs | oneDNN / rec. | PyTorch / rec. | Eigen / rec. |")
-    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+        "ORT µs | Eigen µs | oneDNN / rec. | PyTorch / rec. | ORT / rec. | Eigen / rec. |")
+    add("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for row in results.get("rows", []):
         rec = median_of(row, "recurrent")
-        one, tor, eig = (median_of(row, k) for k in ("onednn", "torch", "eigen"))
+        one, tor, ort, eig = (median_of(row, k) for k in ("onednn", "torch", "ort", "eigen"))
         add(f"| {row['workload']} ({row['batch']}, {row['time']}, {row['input']}, {row['units']}) "
             f"| {CELLS.get(row['cell'], row['cell'])} | {row['threads']} | {us(rec)} | {us(one)} | "
-            f"{us(tor)} | {us(eig)} | {ratio(one, rec)} | {ratio(tor, rec)} | {ratio(eig, rec)} |")
+            f"{us(tor)} | {us(ort)} | {us(eig)} | {ratio(one, rec)} | {ratio(tor, rec)} | "
+            f"{ratio(ort, rec)} | {ratio(eig, rec)} |")
     stream = results.get("stream", [])
     if stream:
         ref = results.get("rtneural_lstm_ns", {})
