@@ -121,33 +121,36 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   // each product, one pass over the rows (split across the team) does all the gate maths.
   void packedStep(const ConstRows<Scalar>& xProj, const Scalar* h, Index ldh, const Scalar* hf,
                   Index ldf, Rows<Scalar> next) {
-    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
-    using In = Eigen::Map<const Array>;
-    using Out = Eigen::Map<Array>;
+    using In = Eigen::Map<const Eigen::Array<Scalar, 1, Units>>;
+    using Out = Eigen::Map<Eigen::Array<Scalar, 1, Units>>;
+    using In2 = Eigen::Map<const Eigen::Array<Scalar, 1, Base::times(2, Units)>>;
+    using Out2 = Eigen::Map<Eigen::Array<Scalar, 1, Base::times(2, Units)>>;
     const Index u = this->units_, batch = next.rows(), ldx = xProj.outerStride();
     if (resetAfter_) {
       // inner = h·U + b_recurrent; [z | r] = x_zr + inner_zr; hh = x_h + r ⊙ inner_h.
-      this->gemm(batch, h, ldh, this->packedRecurrent_, this->bias_.data() + 3 * u, 0,
-                 inner_.data(), 3 * u);
+      this->template gemm<Units, Base::times(3, Units)>(batch, h, ldh, this->packedRecurrent_,
+                                                        this->bias_.data() + 3 * u, 0,
+                                                        inner_.data(), 3 * u);
       this->forRows(batch, [&](Index b) {
         Scalar* a = gates_.data() + b * 3 * u;
         const Scalar* x = xProj.data() + b * ldx;
         const Scalar* in = inner_.data() + b * 3 * u;
-        Out(a, 2 * u) = In(x, 2 * u) + In(in, 2 * u);
+        Out2(a, 2 * u) = In2(x, 2 * u) + In2(in, 2 * u);
         activateUpdateAndResetRow(a);
         Out(a + 2 * u, u) = In(x + 2 * u, u) + In(a + u, u) * In(in + 2 * u, u);
         blendRow(b, hf, ldf, next);
       });
     } else {
       // [z | r] = x_zr + h·U_zr; then hh = x_h + (r ⊙ h)·U_h, r ⊙ h staged in inner_.
-      this->gemm(batch, h, ldh, this->packedRecurrent_, xProj.data(), ldx, gates_.data(), 3 * u);
+      this->template gemm<Units, Base::times(2, Units)>(batch, h, ldh, this->packedRecurrent_,
+                                                        xProj.data(), ldx, gates_.data(), 3 * u);
       this->forRows(batch, [&](Index b) {
         Scalar* a = gates_.data() + b * 3 * u;
         activateUpdateAndResetRow(a);
         Out(inner_.data() + b * 3 * u, u) = In(a + u, u) * In(h + b * ldh, u);
       });
-      this->gemm(batch, inner_.data(), 3 * u, packedCandidate_, xProj.data() + 2 * u, ldx,
-                 gates_.data() + 2 * u, 3 * u);
+      this->template gemm<Units, Units>(batch, inner_.data(), 3 * u, packedCandidate_,
+                                        xProj.data() + 2 * u, ldx, gates_.data() + 2 * u, 3 * u);
       this->forRows(batch, [&](Index b) { blendRow(b, hf, ldf, next); });
     }
   }
@@ -184,10 +187,10 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   void activateUpdateAndResetRow(Scalar* a) const {
     const Index u = this->units_;
     if (this->isElementwise(recurrentActivation_)) {
-      this->activateRow(recurrentActivation_, a, 2 * u);
+      this->template activateRow<Base::times(2, Units)>(recurrentActivation_, a, 2 * u);
     } else {
-      this->activateRow(recurrentActivation_, a, u);
-      this->activateRow(recurrentActivation_, a + u, u);
+      this->template activateRow<Units>(recurrentActivation_, a, u);
+      this->template activateRow<Units>(recurrentActivation_, a + u, u);
     }
   }
   void activateUpdateAndReset() {
@@ -198,10 +201,10 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
 
   // Row b of gates_ = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
   void blendRow(Index b, const Scalar* hf, Index ldf, Rows<Scalar> next) {
-    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
+    using Array = Eigen::Array<Scalar, 1, Units>;
     const Index u = this->units_;
     Scalar* a = gates_.data() + b * 3 * u;
-    this->activateRow(this->activation_, a + 2 * u, u);
+    this->template activateRow<Units>(this->activation_, a + 2 * u, u);
     const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
     Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
   }

@@ -81,8 +81,9 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
         ldh = u;
       }
     }
-    this->gemm(batch, h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(),
-               gates_.data(), 4 * u);
+    this->template gemm<Units, Base::times(4, Units)>(batch, h, ldh, this->packedRecurrent_,
+                                                      xProj.data(), xProj.outerStride(),
+                                                      gates_.data(), 4 * u);
     finish(prev, next);
   }
 
@@ -98,27 +99,29 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
     hMasked_.resize(batch, this->units_);
   }
 
-  // gates_ holds a = x·W + h·U + b; computes the new [h | c] row by row.
+  // gates_ holds a = x·W + h·U + b; computes the new [h | c] row by row (with compile-time
+  // widths when the cell has compile-time units).
   void finish(const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
+    using Array = Eigen::Array<Scalar, 1, Units>;
+    constexpr int kU = Units, k2U = Base::times(2, Units);
     const Index u = this->units_;
     const bool together = this->isElementwise(recurrentActivation_);
     this->forRows(gates_.rows(), [&](Index b) {
       Scalar* a = gates_.data() + b * 4 * u;
       if (together) {  // i and f share one pass
-        this->activateRow(recurrentActivation_, a, 2 * u);
+        this->template activateRow<k2U>(recurrentActivation_, a, 2 * u);
       } else {
-        this->activateRow(recurrentActivation_, a, u);
-        this->activateRow(recurrentActivation_, a + u, u);
+        this->template activateRow<kU>(recurrentActivation_, a, u);
+        this->template activateRow<kU>(recurrentActivation_, a + u, u);
       }
-      this->activateRow(this->activation_, a + 2 * u, u);
-      this->activateRow(recurrentActivation_, a + 3 * u, u);
+      this->template activateRow<kU>(this->activation_, a + 2 * u, u);
+      this->template activateRow<kU>(recurrentActivation_, a + 3 * u, u);
       const Eigen::Map<const Array> i(a, u), f(a + u, u), g(a + 2 * u, u), o(a + 3 * u, u);
       const Eigen::Map<const Array> cPrev(prev.data() + b * prev.outerStride() + u, u);
       Eigen::Map<Array> h(next.data() + b * next.outerStride(), u), c(h.data() + u, u);
       c = f * cPrev + i * g;
       h = c;
-      this->activateRow(this->activation_, h.data(), u);
+      this->template activateRow<kU>(this->activation_, h.data(), u);
       h *= o;
     });
   }

@@ -36,6 +36,7 @@
 #include <recurrent/activations.hpp>
 #include <recurrent/detail/checks.hpp>
 #include <recurrent/detail/gemm.hpp>
+#include <recurrent/detail/gemv.hpp>
 #include <recurrent/detail/thread_team.hpp>
 #include <recurrent/dropout.hpp>
 #include <recurrent/errors.hpp>
@@ -208,12 +209,29 @@ class RNNCell {
   static bool isElementwise(Activation a) {
     return a.kind() != ActivationKind::Softmax && a.kind() != ActivationKind::LogSoftmax;
   }
-  /// Applies `a` in place to `n` contiguous values: one row's block of one gate.
-  static void activateRow(Activation a, Scalar* p, Index n) { detail::activate(a.kind(), p, n); }
+  /// Compile-time units and input features (`Eigen::Dynamic` when set at run time).
+  static constexpr int kUnits = CellTraits<Derived>::kUnits;
+  static constexpr int kInputDim = CellTraits<Derived>::kInputDim;
+  /// `k·n` at compile time, or `Eigen::Dynamic` when `n` is.
+  static constexpr int times(int k, int n) { return n == Eigen::Dynamic ? Eigen::Dynamic : k * n; }
+
+  /// Applies `a` in place to `n` contiguous values: one row's block of one gate. `N` is `n` when
+  /// known at compile time (the same results, unrolled).
+  template <int N = Eigen::Dynamic>
+  static void activateRow(Activation a, Scalar* p, Index n) {
+    detail::activate<N>(a.kind(), p, n);
+  }
   /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major. Split by
-  /// column panels across the team when the product is large enough to pay for it.
+  /// column panels across the team when the product is large enough to pay for it. `Depth` and
+  /// `Cols` are `B`'s sizes when known at compile time: one row (streaming) then takes the
+  /// register-resident product of detail/gemv.hpp, bitwise the same.
+  template <int Depth = Eigen::Dynamic, int Cols = Eigen::Dynamic>
   void gemm(Index rows, const Scalar* a, Index lda, const detail::PackedMatrix<Scalar>& b,
             const Scalar* add, Index ldadd, Scalar* c, Index ldc) const {
+    if constexpr (Depth != Eigen::Dynamic && Cols != Eigen::Dynamic) {
+      if (rows == 1 && (team_ == nullptr || Index{Depth} * Cols < kParallelWork))
+        return detail::packedGemv<Scalar, Depth, Cols>(a, b, add, c);
+    }
     if (team_ == nullptr || rows * b.rows() * b.cols() < kParallelWork || b.panels() < 2) {
       detail::packedGemm(rows, a, lda, b, add, ldadd, c, ldc);
       return;
@@ -396,8 +414,9 @@ void RNNCell<Derived>::projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> ou
     }
   }
   (void)rowsPerSample;
-  gemm(x.rows(), x.data(), x.outerStride(), packedKernel_, bias_.data(), 0, out.data(),
-       out.outerStride());
+  gemm<kInputDim, times(Derived::kGates, kUnits)>(x.rows(), x.data(), x.outerStride(),
+                                                  packedKernel_, bias_.data(), 0, out.data(),
+                                                  out.outerStride());
 }
 
 }  // namespace recurrent

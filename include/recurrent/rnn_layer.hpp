@@ -150,6 +150,9 @@ class RNN {
   std::string where(const char* method) const { return detail::where("RNN", name_, method); }
   void checkStates(const char* method, const std::vector<MatrixView<Scalar>>& states,
                    Index batch) const;
+  /// The checks and sizing of `step` (the first step, or after anything that may have changed
+  /// them); on return the hot path of `step` may run.
+  void prepareStep(MatrixView<Scalar> x);
   /// Stateful layers: fixes the batch size at the first use (zero stored states) or checks it.
   void useStoredStates(const char* method, Index batch, Index width) {
     if (statefulBatch_ < 0) {
@@ -173,6 +176,9 @@ class RNN {
   Matrix<Scalar> state_, scratch_;  // packed states of the running call
   Matrix<Scalar> projection_;       // [batch·time, projectionSize]
   detail::TeamHandle team_;         // helper threads (threads > 1)
+  // `this` once prepareStep has checked and sized everything for step()'s hot path; a copy or a
+  // moved-to layer (another `this`) and anything that resizes the workspace start again.
+  const RNN* stepReadyFor_ = nullptr;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +239,7 @@ auto RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args) 
 
 template <class Cell>
 void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out) {
+  stepReadyFor_ = nullptr;  // call() sizes the workspace for itself
   const Index batch = inputs.batch(), time = inputs.time(), features = inputs.features();
   if (batch < 1 || time < 1 || features < 1) {
     detail::raise<ShapeError>(where("call"),
@@ -315,6 +322,26 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
 
 template <class Cell>
 ConstRows<typename RNN<Cell>::Scalar> RNN<Cell>::step(MatrixView<Scalar> x) {
+  // The hot path: a few compares, the input projection, the cell's step, a swap. Everything else
+  // (checks, sizing, the thread team) was done by the first step of this batch (prepareStep).
+  const Index batch = x.rows(), features = x.cols();
+  if (stepReadyFor_ != this || batch != statefulBatch_ || features != cell_.inputDim() ||
+      x.data() == nullptr)
+    prepareStep(x);
+  const Index width = cell_.stateWidth(), projWidth = cell_.projectionSize();
+  cell_.template projectInputs<false>(
+      ConstRows<Scalar>(x.data(), batch, features, Eigen::OuterStride<>(features)),
+      Rows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)), 1);
+  cell_.template step<false>(
+      ConstRows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)),
+      ConstRows<Scalar>(stored_.data(), batch, width, Eigen::OuterStride<>(width)),
+      Rows<Scalar>(scratch_.data(), batch, width, Eigen::OuterStride<>(width)));
+  stored_.swap(scratch_);
+  return ConstRows<Scalar>(stored_.data(), batch, cell_.units(), Eigen::OuterStride<>(width));
+}
+
+template <class Cell>
+void RNN<Cell>::prepareStep(MatrixView<Scalar> x) {
   const Index batch = x.rows(), features = x.cols();
   if (!args_.stateful) {
     detail::raise<StateError>(where("step"),
@@ -335,18 +362,9 @@ ConstRows<typename RNN<Cell>::Scalar> RNN<Cell>::step(MatrixView<Scalar> x) {
   useStoredStates("step", batch, width);
   if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
   cell_.prepare(batch);
-  const Index projWidth = cell_.projectionSize();
-  projection_.resize(batch, projWidth);
+  projection_.resize(batch, cell_.projectionSize());
   scratch_.resize(batch, width);
-  cell_.template projectInputs<false>(
-      ConstRows<Scalar>(x.data(), batch, features, Eigen::OuterStride<>(features)),
-      Rows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)), 1);
-  cell_.template step<false>(
-      ConstRows<Scalar>(projection_.data(), batch, projWidth, Eigen::OuterStride<>(projWidth)),
-      ConstRows<Scalar>(stored_.data(), batch, width, Eigen::OuterStride<>(width)),
-      Rows<Scalar>(scratch_.data(), batch, width, Eigen::OuterStride<>(width)));
-  stored_.swap(scratch_);
-  return ConstRows<Scalar>(stored_.data(), batch, cell_.units(), Eigen::OuterStride<>(width));
+  stepReadyFor_ = this;
 }
 
 template <class Cell>
@@ -378,6 +396,7 @@ void RNN<Cell>::resetStates(const std::vector<MatrixView<Scalar>>& states) {
        off += static_cast<std::size_t>(widths[i]), ++i)
     stored_.middleCols(static_cast<Index>(off), widths[i]) = states[i].map();
   statefulBatch_ = batch;
+  stepReadyFor_ = nullptr;
 }
 
 template <class Cell>

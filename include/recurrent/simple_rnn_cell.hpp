@@ -59,10 +59,10 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
         ldh = u;
       }
     }
-    this->gemm(prev.rows(), h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(),
-               next.data(), next.outerStride());
+    this->template gemm<Units, Units>(prev.rows(), h, ldh, this->packedRecurrent_, xProj.data(),
+                                      xProj.outerStride(), next.data(), next.outerStride());
     this->forRows(next.rows(), [&](Index b) {
-      this->activateRow(this->activation_, next.data() + b * next.outerStride(), u);
+      this->template activateRow<Units>(this->activation_, next.data() + b * next.outerStride(), u);
     });
   }
 

@@ -168,17 +168,19 @@ constexpr Eigen::Index laneCount() {
   return ei::unpacket_traits<Packet>::size;
 }
 
-/// data[i] = f(data[i]) for i < n, with f lane-wise on packets (called with Packet and, in the
+/// data[i] = f(data[i]) for i < n (n = N when N is a compile-time count, else `count`), with f
+/// lane-wise on packets (called with Packet and, in the
 /// tail, its smaller halves). Never a scalar loop:
 /// - n >= P: whole packets, and a partial last packet is the packet ending at data + n, loaded
 ///   before anything is stored (its first lanes are computed twice, from the same inputs);
 /// - n < P: the next smaller packet type (AVX-512 float: n = 8 is one AVX packet), down to the
 ///   smallest, where the last < P elements go through one padded local packet.
-template <class Packet, class Scalar, class F>
-EIGEN_STRONG_INLINE void packetwiseAs(Scalar* data, Eigen::Index n, F f) {
+template <class Packet, int N, class Scalar, class F>
+EIGEN_STRONG_INLINE void packetwiseAs(Scalar* data, Eigen::Index count, F f) {
   using Half = typename ei::unpacket_traits<Packet>::half;
   constexpr Eigen::Index kP = laneCount<Packet>();
   constexpr Eigen::Index kHalf = laneCount<Half>();
+  const Eigen::Index n = N == Eigen::Dynamic ? count : N;  // a constant when N is given
   if (n >= kP) {
     const Packet last = ei::ploadu<Packet>(data + n - kP);
     Eigen::Index i = 0;
@@ -194,7 +196,7 @@ EIGEN_STRONG_INLINE void packetwiseAs(Scalar* data, Eigen::Index n, F f) {
     }
     if (i < n) ei::pstoreu(data + n - kP, f(last));
   } else if constexpr (kHalfPacketTails && kHalf < kP) {
-    packetwiseAs<Half>(data, n, f);
+    packetwiseAs<Half, N>(data, n, f);
   } else if constexpr (kP > 1) {
     alignas(Packet) Scalar lanes[static_cast<std::size_t>(kP)] = {};
     for (Eigen::Index k = 0; k < n; ++k) lanes[k] = data[k];
@@ -204,9 +206,9 @@ EIGEN_STRONG_INLINE void packetwiseAs(Scalar* data, Eigen::Index n, F f) {
 }
 
 /// packetwise with Scalar's full packet type.
-template <class Scalar, class F>
+template <int N, class Scalar, class F>
 EIGEN_STRONG_INLINE void packetwise(Scalar* data, Eigen::Index n, F f) {
-  packetwiseAs<typename ei::packet_traits<Scalar>::type>(data, n, f);
+  packetwiseAs<typename ei::packet_traits<Scalar>::type, N>(data, n, f);
 }
 
 }  // namespace packet_activation
@@ -216,7 +218,10 @@ EIGEN_STRONG_INLINE void packetwise(Scalar* data, Eigen::Index n, F f) {
 /// the lanes where Eigen evaluates tanh/sigmoid with scalar code (std::exp; double tanh: the
 /// scalar form of the same algorithm) before the first aligned packet or after the last whole one:
 /// there activate's packet exp may differ by an ulp or two.
-template <class Scalar>
+///
+/// `N`: the count at compile time when the caller knows it (fixed-size cells: the loops unroll;
+/// the same operations in the same order, so the same results), else `Eigen::Dynamic`.
+template <int N = Eigen::Dynamic, class Scalar>
 inline void activate(ActivationKind kind, Scalar* data, Eigen::Index n) {
   namespace pa = packet_activation;
   namespace ei = Eigen::internal;
@@ -228,28 +233,28 @@ inline void activate(ActivationKind kind, Scalar* data, Eigen::Index n) {
     case ActivationKind::Linear:
       return;
     case ActivationKind::Tanh:
-      return pa::packetwise(data, n, [](const auto& x) { return ptanhActivation(x); });
+      return pa::packetwise<N>(data, n, [](const auto& x) { return ptanhActivation(x); });
     case ActivationKind::Sigmoid:
-      return pa::packetwise(data, n, [](const auto& x) { return psigmoidActivation(x); });
+      return pa::packetwise<N>(data, n, [](const auto& x) { return psigmoidActivation(x); });
     case ActivationKind::HardSigmoid:
-      return pa::packetwise(data, n, [](const auto& x) {
+      return pa::packetwise<N>(data, n, [](const auto& x) {
         using P = std::decay_t<decltype(x)>;
         const P y = ei::padd(ei::pmul(ei::pset1<P>(Scalar(0.2)), x), ei::pset1<P>(Scalar(0.5)));
         return ei::pmin(ei::pmax(y, ei::pset1<P>(Scalar(0))), ei::pset1<P>(Scalar(1)));
       });
     case ActivationKind::HardSigmoidKeras3:
-      return pa::packetwise(data, n, [](const auto& x) {
+      return pa::packetwise<N>(data, n, [](const auto& x) {
         using P = std::decay_t<decltype(x)>;
         const P y = ei::padd(ei::pdiv(x, ei::pset1<P>(Scalar(6))), ei::pset1<P>(Scalar(0.5)));
         return ei::pmin(ei::pmax(y, ei::pset1<P>(Scalar(0))), ei::pset1<P>(Scalar(1)));
       });
     case ActivationKind::Relu:
-      return pa::packetwise(data, n, [](const auto& x) {
+      return pa::packetwise<N>(data, n, [](const auto& x) {
         using P = std::decay_t<decltype(x)>;
         return ei::pmax(x, ei::pset1<P>(Scalar(0)));
       });
     case ActivationKind::Relu6:
-      return pa::packetwise(data, n, [](const auto& x) {
+      return pa::packetwise<N>(data, n, [](const auto& x) {
         using P = std::decay_t<decltype(x)>;
         return ei::pmin(ei::pmax(x, ei::pset1<P>(Scalar(0))), ei::pset1<P>(Scalar(6)));
       });
