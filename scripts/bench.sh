@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # The performance numbers in one command: installs what is missing, builds the benchmarks in
 # Release, runs the side-by-side runner (this library, oneDNN, PyTorch, onnxruntime and a
-# plain-Eigen baseline on the same inputs, 1 and 2 threads, plus streaming), prints the table and
-# regenerates the README's performance section (between <!-- perf-table:begin --> and
+# plain-Eigen baseline on the same inputs, 1 and 2 threads) and the streaming runner (this
+# library's per-sample step() against RTNeural, built into the same process), prints the tables
+# and regenerates the README's performance section (between <!-- perf-table:begin --> and
 # <!-- perf-table:end -->).
 #
-#   scripts/bench.sh                      # everything (about 10-15 minutes on 2 cores)
+#   scripts/bench.sh                      # everything (about 20 minutes on 2 cores)
 #   scripts/bench.sh --no-readme          # measure and print, leave README.md alone
+#   scripts/bench.sh --no-stream          # without the streaming runner (README left alone)
 #   scripts/bench.sh -- --workloads W1,W2 --quick   # arguments after -- go to side_by_side
+#
+# RTNeural is looked for in $RTNEURAL_DIR, else ../shared/third_party/RTNeural beside the
+# checkout (headers only, never copied here); without it the streaming table has no RTNeural
+# columns.
 #
 # Build: build/bench, GCC by default (CXX=clang++ to change), CMAKE_BUILD_TYPE=Release with
 # CMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" (the benchmark targets add -O3), for this
 # library, the Eigen baseline and the runner alike. BENCH_JOBS (default 1) sets the build jobs.
-# The results JSON is build/bench/side_by_side.json. README.md is rewritten only when the run
+# The results JSON are build/bench/side_by_side.json and build/bench/streaming.json. README.md is rewritten only when the run
 # passed its checks (outputs agree within 1e-4, thread counts as asked, PyTorch and onnxruntime
 # ran). onnxruntime is onnxruntime-node from npm (benchmarks/side_by_side/package.json and its
 # lock file), installed into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts`
@@ -22,10 +28,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 update_readme=1
+stream=1
 runner_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-readme) update_readme=0 ;;
+    --no-stream) stream=0; update_readme=0 ;;
     --) shift; runner_args=("$@"); break ;;
     *) echo "bench.sh: unknown argument $1 (runner arguments go after --)" >&2; exit 2 ;;
   esac
@@ -124,8 +132,10 @@ CXX="$cxx" nice -n 10 cmake -S . -B "$build_dir" -G Ninja \
   -DRECURRENT_BUILD_BENCHMARKS=ON \
   -DRECURRENT_BUILD_TESTS=OFF \
   -DRECURRENT_BUILD_EXAMPLES=OFF \
-  -DRECURRENT_INSTALL=OFF
-nice -n 10 cmake --build "$build_dir" --parallel "${BENCH_JOBS:-1}" --target bench_layers side_by_side
+  -DRECURRENT_INSTALL=OFF \
+  ${RTNEURAL_DIR:+-DRECURRENT_RTNEURAL_DIR="$RTNEURAL_DIR"}
+nice -n 10 cmake --build "$build_dir" --parallel "${BENCH_JOBS:-1}" \
+  --target bench_layers side_by_side streaming
 
 # --- run ---------------------------------------------------------------------------------------
 results="$build_dir/side_by_side.json"
@@ -138,8 +148,17 @@ if [[ $status -ne 0 ]]; then
   echo "bench.sh: side_by_side reported problems (exit $status); README.md left as it is" >&2
   exit "$status"
 fi
+streaming_results="$build_dir/streaming.json"
+if [[ $stream -eq 1 ]]; then
+  rm -f "$streaming_results"
+  "$build_dir/benchmarks/streaming/streaming" --json "$streaming_results" || status=$?
+  if [[ $status -ne 0 ]]; then
+    echo "bench.sh: streaming reported problems (exit $status); README.md left as it is" >&2
+    exit "$status"
+  fi
+fi
 if [[ $update_readme -eq 1 ]]; then
-  python3 tools/bench/update_readme.py --results "$results" --build-dir "$build_dir" \
-    --readme README.md
+  python3 tools/bench/update_readme.py --results "$results" --streaming "$streaming_results" \
+    --build-dir "$build_dir" --readme README.md
 fi
 echo "bench.sh: done (Google Benchmark suite: $build_dir/benchmarks/bench_layers)"

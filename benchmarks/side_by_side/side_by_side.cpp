@@ -1,12 +1,12 @@
 // Side by side, in one run on the same inputs: this library, oneDNN, PyTorch, onnxruntime and a
 // plain-Eigen baseline, for the workloads and cells of bench_common.hpp (float, full output
-// sequence, inference), with 1 and 2 threads; plus per-sample streaming with this library's
-// stateful layers, against fixed RTNeural reference figures.
+// sequence, inference), with 1 and 2 threads. (Per-sample streaming, against RTNeural, is the
+// other runner: benchmarks/streaming.)
 //
 //   side_by_side [--threads 1,2] [--workloads W1,W3] [--budget SECONDS] [--min-runs N]
 //                [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] [--no-torch]
 //                [--node PATH] [--ort-script PATH] [--no-ort]
-//                [--no-stream] [--json FILE] [--dir DIR] [--keep] [--quick]
+//                [--json FILE] [--dir DIR] [--keep] [--quick]
 //
 // How it runs:
 //   1. This process (the driver) writes every case's inputs and weights as raw little-endian
@@ -73,8 +73,6 @@ using bench::Workload;
 constexpr double kTolerance = 1e-4;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-/// RTNeural's LSTM figures from the issue (ns per step, H = 8/16/32/64/128); not measured here.
-constexpr double kRtNeuralLstmNs[] = {93, 146, 309, 1315, 4177};
 
 struct Options {
   bool worker = false;
@@ -83,9 +81,6 @@ struct Options {
   double budget = 1.0;                 // seconds of timed runs per case and implementation
   int minRuns = 15;
   int maxRuns = 2000;
-  double streamRep = 0.01;  // seconds per streaming repetition
-  int streamReps = 31;
-  bool stream = true;
   bool torch = true;
   std::string python = "/usr/bin/python3";
   std::string torchScript = RECURRENT_SIDE_BY_SIDE_TORCH_SCRIPT;
@@ -299,68 +294,6 @@ void workerCase(const Options& o, int threads, const dnnl::engine& engine, const
   std::fprintf(stderr, "  [%d thread%s] %s done\n", threads, threads == 1 ? "" : "s", name.c_str());
 }
 
-/// Streaming: ns per step of a stateful LSTM fed one sample per call; also checks that 64 single
-/// steps equal one call on the same 64 samples.
-template <class Scalar, int Units, int InputDim>
-void streamCase(const Options& o, Index units, const char* sizes) {
-  const Workload w{"stream", 1, 4096, 1, units, false};
-  const CaseData d = bench::makeCaseData(CellKind::LSTM, w);
-  const std::vector<Scalar> x = bench::widen<Scalar>(d.x);
-  bench::LayerOptions lo;
-  lo.units = units;
-  lo.stateful = true;
-  bench::withLayer<Scalar, Units, InputDim>(CellKind::LSTM, 1, lo, [&](auto& layer) {
-    layer.setWeights(bench::layerWeights<Scalar>(d));
-    Scalar sink = 0;
-    recurrent::RNNResult<Scalar> result;
-    auto step = [&](std::size_t t) {
-      return layer.step(recurrent::MatrixView<Scalar>(&x[t], 1, 1)).data();
-    };
-    // Check: 64 steps == one call over the 64 samples.
-    const Index checkSteps = 64;
-    std::vector<Scalar> stepped;
-    layer.resetStates();
-    for (std::size_t t = 0; t < static_cast<std::size_t>(checkSteps); ++t) {
-      const Scalar* y = step(t);
-      stepped.insert(stepped.end(), y, y + units);
-    }
-    layer.resetStates();
-    layer.call(recurrent::SequenceView<Scalar>(x.data(), 1, checkSteps, 1), {}, result);
-    double diff = 0;
-    for (std::size_t i = 0; i < stepped.size(); ++i)
-      diff = std::max(diff, std::abs(static_cast<double>(stepped[i] - result.sequence.data()[i])));
-    layer.resetStates();
-
-    std::size_t t = 0;
-    auto runSteps = [&](long n) {
-      for (long i = 0; i < n; ++i) {
-        sink += *step(t);
-        t = (t + 1) & 4095U;
-      }
-    };
-    const double w0 = wallSeconds();
-    runSteps(2000);
-    const double perStep = (wallSeconds() - w0) / 2000.0;
-    const long k = static_cast<long>(std::clamp(o.streamRep / perStep, 1000.0, 1e7));
-    std::vector<double> ns;
-    for (int r = 0; r < o.streamReps; ++r) {
-      const double t0 = wallSeconds();
-      runSteps(k);
-      ns.push_back(1e9 * (wallSeconds() - t0) / static_cast<double>(k));
-    }
-    std::printf("stream\tLSTM\t%ld\t%s\t%s\t%.2f\t%d\t%ld\t%.3g\t%s\n", static_cast<long>(units),
-                std::is_same_v<Scalar, float> ? "float" : "double", sizes, median(ns), o.streamReps,
-                k, diff, "step");
-    if (!std::isfinite(static_cast<double>(sink))) std::printf("info\tsink\tnan\n");
-  });
-}
-
-template <class Scalar, int Units>
-void streamBoth(const Options& o) {
-  streamCase<Scalar, Eigen::Dynamic, Eigen::Dynamic>(o, Units, "dynamic");  // LSTM<Scalar>
-  streamCase<Scalar, Units, 1>(o, Units, "fixed");                          // LSTM<Scalar, H, 1>
-}
-
 int workerMain(const Options& o, int threads) {
   Eigen::setNbThreads(1);
   std::printf("info\tomp_max_threads\t%d\n", omp_get_max_threads());
@@ -388,18 +321,6 @@ int workerMain(const Options& o, int threads) {
     if (!runsAt(w, threads)) continue;
     for (CellKind cell : bench::kCells) workerCase(o, threads, engine, w, cell);
   }
-  if (o.stream && threads == 1) {
-    streamBoth<float, 8>(o);
-    streamBoth<float, 16>(o);
-    streamBoth<float, 32>(o);
-    streamBoth<float, 64>(o);
-    streamBoth<float, 128>(o);
-    streamBoth<double, 8>(o);
-    streamBoth<double, 16>(o);
-    streamBoth<double, 32>(o);
-    streamBoth<double, 64>(o);
-    streamBoth<double, 128>(o);
-  }
   return 0;
 }
 
@@ -410,17 +331,10 @@ struct Timing {
   int runs = 0;
 };
 
-struct StreamRow {
-  Index units;
-  std::string scalar, sizes, via;
-  double ns, diff;
-};
-
 struct Results {
   std::map<std::string, std::string> info;  // "t<n>.key" or "key"
   std::map<std::string, Timing> times;      // "impl|case|threads"
   std::map<std::string, double> diffs;      // "impl|case|threads"
-  std::vector<StreamRow> stream;
   std::vector<std::string> problems;
 };
 
@@ -467,8 +381,6 @@ int runChild(const std::string& command, const std::string& prefix, Results& r) 
       r.times[key(f[1], f[2], std::stoi(f[3]))] = t;
     } else if (f.size() == 5 && f[0] == "diff") {
       r.diffs[key(f[1], f[2], std::stoi(f[3]))] = std::stod(f[4]);
-    } else if (f.size() == 10 && f[0] == "stream") {
-      r.stream.push_back({std::stol(f[2]), f[3], f[4], f[9], std::stod(f[5]), std::stod(f[8])});
     } else if (line.find("_verbose,info,cpu,") != std::string::npos) {
       // oneDNN's verbose header: "<x>_verbose,info,cpu,runtime:OpenMP,nthr:2", "...,isa:..."
       const std::size_t nthr = line.find("nthr:");
@@ -566,34 +478,13 @@ void printTables(const Options& o, const Results& r) {
       }
     }
   }
-  if (!r.stream.empty()) {
-    std::cout << "\nstreaming: stateful LSTM, one sample (B = 1, I = 1) per call, median ns per "
-                 "step; RTNeural = fixed reference figures (not measured here)\n\n";
-    std::cout << std::setw(6) << "H" << std::setw(14) << "float dyn" << std::setw(14)
-              << "float fixed" << std::setw(14) << "double dyn" << std::setw(14) << "double fixed"
-              << std::setw(12) << "RTNeural" << std::setw(22) << "RTNeural/float fixed"
-              << "\n";
-    for (std::size_t i = 0; i < std::size(bench::kStreamUnits); ++i) {
-      const Index h = bench::kStreamUnits[i];
-      auto ns = [&](const char* scalar, const char* sizes) {
-        for (const StreamRow& s : r.stream)
-          if (s.units == h && s.scalar == scalar && s.sizes == sizes) return s.ns;
-        return kNaN;
-      };
-      std::cout << std::setw(6) << h << std::setw(14) << fmt(ns("float", "dynamic"))
-                << std::setw(14) << fmt(ns("float", "fixed")) << std::setw(14)
-                << fmt(ns("double", "dynamic")) << std::setw(14) << fmt(ns("double", "fixed"))
-                << std::setw(12) << fmt(kRtNeuralLstmNs[i], 0) << std::setw(22)
-                << fmt(kRtNeuralLstmNs[i] / ns("float", "fixed"), 2) << "\n";
-    }
-  }
 }
 
 void writeJson(const Options& o, const Results& r) {
   std::ofstream j(o.json);
   j << "{\n  \"tolerance\": " << kTolerance << ",\n  \"budget_seconds\": " << o.budget
     << ",\n  \"min_runs\": " << o.minRuns << ",\n  \"max_runs\": " << o.maxRuns
-    << ",\n  \"stream_reps\": " << o.streamReps << ",\n  \"threads\": [";
+    << ",\n  \"threads\": [";
   for (std::size_t i = 0; i < o.threads.size(); ++i) j << (i ? ", " : "") << o.threads[i];
   j << "],\n  \"info\": {";
   bool first = true;
@@ -627,19 +518,7 @@ void writeJson(const Options& o, const Results& r) {
       }
     }
   }
-  j << "\n  ],\n  \"stream\": [";
-  first = true;
-  for (const StreamRow& s : r.stream) {
-    j << (first ? "\n" : ",\n") << "    {\"cell\": \"LSTM\", \"units\": " << s.units
-      << ", \"scalar\": " << jsonString(s.scalar) << ", \"sizes\": " << jsonString(s.sizes)
-      << ", \"ns_per_step\": " << jsonNumber(s.ns) << ", \"max_abs_diff\": " << jsonNumber(s.diff)
-      << ", \"via\": " << jsonString(s.via) << "}";
-    first = false;
-  }
-  j << "\n  ],\n  \"rtneural_lstm_ns\": {";
-  for (std::size_t i = 0; i < std::size(bench::kStreamUnits); ++i)
-    j << (i ? ", " : "") << "\"" << bench::kStreamUnits[i] << "\": " << kRtNeuralLstmNs[i];
-  j << "},\n  \"problems\": [";
+  j << "\n  ],\n  \"problems\": [";  j << "},\n  \"problems\": [";
   for (std::size_t i = 0; i < r.problems.size(); ++i)
     j << (i ? ", " : "") << jsonString(r.problems[i]);
   j << "]\n}\n";
@@ -666,8 +545,7 @@ int driverMain(Options o) {
   const std::string self = selfPath();
   std::ostringstream common;
   common << " --dir " << shellQuote(o.dir) << " --budget " << o.budget << " --min-runs "
-         << o.minRuns << " --max-runs " << o.maxRuns << " --stream-rep " << o.streamRep
-         << " --stream-reps " << o.streamReps << (o.stream ? "" : " --no-stream");
+         << o.minRuns << " --max-runs " << o.maxRuns;
   if (!o.workloads.empty()) {
     common << " --workloads ";
     for (std::size_t i = 0; i < o.workloads.size(); ++i)
@@ -768,10 +646,6 @@ int driverMain(Options o) {
   for (const auto& [k, d] : r.diffs)
     if (!(d <= kTolerance))
       r.problems.push_back(k + ": max |diff| " + std::to_string(d) + " > 1e-4");
-  for (const StreamRow& s : r.stream)
-    if (!(s.diff <= kTolerance))
-      r.problems.push_back("stream H" + std::to_string(s.units) + " " + s.scalar + " " + s.sizes +
-                           ": steps differ from one call by " + std::to_string(s.diff));
 
   r.info["loadavg_end"] = loadAverage();
   printTables(o, r);
@@ -811,26 +685,6 @@ Options parse(int argc, char** argv, int& threadsOut) {
       o.minRuns = std::stoi(need(i));
     } else if (a == "--max-runs") {
       o.maxRuns = std::stoi(need(i));
-    } else if (a == "--stream-rep") {
-      o.streamRep = std::stod(need(i));
-    } else if (a == "--stream-reps") {
-      o.streamReps = std::stoi(need(i));
-    } else if (a == "--no-stream") {
-      o.stream = false;
-    } else if (a == "--no-torch") {
-      o.torch = false;
-    } else if (a == "--python") {
-      o.python = need(i);
-    } else if (a == "--torch-script") {
-      o.torchScript = need(i);
-    } else if (a == "--openblas") {
-      o.openblas = need(i);
-    } else if (a == "--no-ort") {
-      o.ort = false;
-    } else if (a == "--node") {
-      o.node = need(i);
-    } else if (a == "--ort-script") {
-      o.ortScript = need(i);
     } else if (a == "--json") {
       o.json = need(i);
     } else if (a == "--dir") {
@@ -840,12 +694,10 @@ Options parse(int argc, char** argv, int& threadsOut) {
     } else if (a == "--quick") {
       o.budget = 0.01;
       o.minRuns = 3;
-      o.streamRep = 0.001;
-      o.streamReps = 5;
     } else if (a == "--help" || a == "-h") {
       std::cout << "usage: side_by_side [--threads 1,2] [--workloads W1,...] [--budget S] "
                    "[--min-runs N] [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] "
-                   "[--no-torch] [--node PATH] [--ort-script PATH] [--no-ort] [--no-stream] "
+                   "[--no-torch] [--node PATH] [--ort-script PATH] [--no-ort] "
                    "[--json FILE] [--dir DIR] [--keep] [--quick]\n";
       std::exit(0);
     } else {

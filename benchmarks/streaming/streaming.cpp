@@ -15,8 +15,8 @@
 // uniform ±1 values, cycled) per repetition; repetitions are interleaved (ours, RTNeural, ours,
 // ... in alternating order) so that a slow phase of the machine hits both alike; the figure is
 // the median ns per sample over the repetitions. Before timing, the first 4096 outputs of every
-// implementation are compared with ours (limit 1e-4 float, 1e-9 double); exit status 1 on a
-// mismatch. RTNeural rows are skipped when it is not built in (RECURRENT_HAVE_RTNEURAL = 0).
+// implementation are compared with ours (limit 1e-4 float, 1e-9 double), and 64 of our steps
+// with one `call` on the same samples (bitwise); exit status 1 on a mismatch. RTNeural rows are skipped when it is not built in (RECURRENT_HAVE_RTNEURAL = 0).
 #include "bench_common.hpp"
 
 #if RECURRENT_HAVE_RTNEURAL
@@ -73,6 +73,9 @@ struct Impl {
   std::string name;
   std::function<void()> reset;
   std::function<double(long n, std::vector<double>* out)> run;
+  /// Ours only: max |difference| between 64 single steps and one `call` on the same 64 samples
+  /// (must be 0: `step` is bitwise `call`).
+  std::function<double()> stepVsCall;
 };
 
 constexpr long kStream = 4096;  // samples in the cycled input stream
@@ -100,7 +103,23 @@ Impl stepping(const char* name, std::shared_ptr<Layer> layer, const std::vector<
     }
     return s;
   };
-  return {name, [layer] { layer->resetStates(); }, run};
+  auto check = [layer, &x, in, h] {
+    constexpr long kSteps = 64;
+    std::vector<Scalar> stepped;
+    layer->resetStates();
+    for (long t = 0; t < kSteps; ++t) {
+      auto y = layer->step(recurrent::MatrixView<Scalar>(x.data() + t * in, 1, in));
+      stepped.insert(stepped.end(), y.data(), y.data() + h);
+    }
+    layer->resetStates();
+    const auto called = layer->call(recurrent::SequenceView<Scalar>(x.data(), 1, kSteps, in));
+    layer->resetStates();
+    double d = 0;
+    for (std::size_t i = 0; i < stepped.size(); ++i)
+      d = std::max(d, std::abs(static_cast<double>(stepped[i] - called.sequence.data()[i])));
+    return d;
+  };
+  return {name, [layer] { layer->resetStates(); }, run, check};
 }
 
 /// Ours, compile-time sizes unless Units is Eigen::Dynamic; sigmoid gates, or TF.js's defaults
@@ -159,14 +178,14 @@ Impl rtneural(CellKind cell, const bench::CaseData& d, const std::vector<Scalar>
     layer->setUVals(uVals);
     layer->setBVals(std::vector<Scalar>(d.bias.begin(), d.bias.end()));
     layer->reset();
-    return {"RTNeural", [layer] { layer->reset(); }, run(layer)};
+    return {"RTNeural", [layer] { layer->reset(); }, run(layer), {}};
   }
   auto layer = std::make_shared<RTNeural::GRULayerT<Scalar, Input, Units>>();
   layer->setWVals(wVals);
   layer->setUVals(uVals);
   layer->setBVals(rows<Scalar>(d.bias, 2, 3 * Units));
   layer->reset();
-  return {"RTNeural", [layer] { layer->reset(); }, run(layer)};
+  return {"RTNeural", [layer] { layer->reset(); }, run(layer), {}};
 }
 #endif
 
@@ -203,6 +222,16 @@ void runCase(const Options& o, CellKind cell, bool tfjsDefaults, std::vector<Row
     if (!(diffs[i] <= limit)) {
       std::fprintf(stderr, "streaming: %s %s H=%d I=%d: %s differs from recurrent by %.3g\n",
                    cellName.c_str(), scalar, Units, Input, impls[i].name.c_str(), diffs[i]);
+      ok = false;
+    }
+  }
+
+  for (Impl& impl : impls) {
+    if (!impl.stepVsCall) continue;
+    const double d = impl.stepVsCall();
+    if (d != 0.0) {
+      std::fprintf(stderr, "streaming: %s %s H=%d I=%d: %s step() differs from call() by %.3g\n",
+                   cellName.c_str(), scalar, Units, Input, impl.name.c_str(), d);
       ok = false;
     }
   }

@@ -50,13 +50,15 @@ double maxAbsDiff(const A& a, const B& b) {
   return d;
 }
 
-/// step() on each time step of x equals one stateful call over x (output and final states).
-template <class Layer, class Args>
+/// step() on each time step of x equals one stateful call over x (output and final states); the
+/// streamed layer may have compile-time sizes where the called one has run-time sizes.
+template <class Layer, class Whole = Layer, class Args>
 void checkStepEqualsCall(Args args, Index batch, Index time, Index features) {
   using S = typename Layer::Scalar;
   args.stateful = true;
   args.returnSequences = true;
-  Layer whole(args), streamed(args);
+  Whole whole(args);
+  Layer streamed(args);
   const Sequence<S> x = randomSequence<S>(batch, time, features, 31);
   whole.build(features);
   streamed.setWeights([&] {
@@ -142,6 +144,35 @@ TEMPLATE_TEST_CASE("packedGemm equals the naive product for ragged shapes", "[sp
       }
 }
 
+TEMPLATE_TEST_CASE("packedGemm's many-row blocking is bitwise the row-at-a-time product",
+                   "[speed][gemm]", float, double) {
+  // Enough rows for several L2 row blocks (256 KiB of A each), an odd panel count with a ragged
+  // last panel (the prefetch of the next group wraps to the next block), and panel ranges as two
+  // threads split them: every element must be the same multiply-adds as with one row at a time.
+  using S = TestType;
+  const Index m = 250, k = 300, n = 200;
+  const Matrix<S> a = randomMatrix<S>(m, k, 4), b = randomMatrix<S>(k, n, 5);
+  const Matrix<S> add = randomMatrix<S>(m, n, 6);
+  recurrent::detail::PackedMatrix<S> packed;
+  packed.pack(b);
+  Matrix<S> rowwise(m, n);
+  for (Index i = 0; i < m; ++i)
+    recurrent::detail::packedGemm<S>(1, a.row(i).data(), k, packed, add.row(i).data(), n,
+                                     rowwise.row(i).data(), n);
+  Matrix<S> whole = Matrix<S>::Zero(m, n);
+  recurrent::detail::packedGemm<S>(m, a.data(), k, packed, add.data(), n, whole.data(), n);
+  CHECK((whole.array() == rowwise.array()).all());
+  Matrix<S> split = Matrix<S>::Zero(m, n);
+  const Index half = packed.panels() / 2;
+  recurrent::detail::packedGemm<S>(m, a.data(), k, packed, add.data(), n, split.data(), n, 0, half);
+  recurrent::detail::packedGemm<S>(m, a.data(), k, packed, add.data(), n, split.data(), n, half,
+                                   packed.panels());
+  CHECK((split.array() == rowwise.array()).all());
+  Matrix<S> inPlace = add;  // add == c
+  recurrent::detail::packedGemm<S>(m, a.data(), k, packed, inPlace.data(), n, inPlace.data(), n);
+  CHECK((inPlace.array() == rowwise.array()).all());
+}
+
 TEMPLATE_TEST_CASE("step() streams exactly what a stateful call computes", "[speed][stream]", float,
                    double) {
   using S = TestType;
@@ -160,6 +191,37 @@ TEMPLATE_TEST_CASE("step() streams exactly what a stateful call computes", "[spe
     }
   }
   checkStepEqualsCall<recurrent::LSTM<S, 8, 1>>(withSizes(recurrent::LSTMArgs{}, 8, true), 1, 7, 1);
+}
+
+/// Every cell with compile-time sizes U, I streams (one-row product of detail/gemv.hpp, batch 1;
+/// the general path, batch 2) bitwise what the run-time-size layer computes in one call.
+template <class S, int U, int I>
+void checkFixedStreams() {
+  for (bool sigmoid : {false, true}) {
+    for (Index batch : {1, 2}) {
+      INFO("units " << U << " input " << I << " sigmoid " << sigmoid << " batch " << batch);
+      using recurrent::GRU;
+      using recurrent::LSTM;
+      using recurrent::SimpleRNN;
+      checkStepEqualsCall<LSTM<S, U, I>, LSTM<S>>(withSizes(recurrent::LSTMArgs{}, U, sigmoid),
+                                                  batch, 6, I);
+      checkStepEqualsCall<GRU<S, U, I>, GRU<S>>(withSizes(recurrent::GRUArgs{}, U, sigmoid), batch,
+                                                6, I);
+      recurrent::GRUArgs ra = withSizes(recurrent::GRUArgs{}, U, sigmoid);
+      ra.resetAfter = true;
+      checkStepEqualsCall<GRU<S, U, I>, GRU<S>>(ra, batch, 6, I);
+      checkStepEqualsCall<SimpleRNN<S, U, I>, SimpleRNN<S>>(
+          withSizes(recurrent::SimpleRNNArgs{}, U, sigmoid), batch, 6, I);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("compile-time sizes stream bitwise what run-time sizes compute",
+                   "[speed][stream][fixed]", float, double) {
+  // Ragged widths on purpose: 3·5 = 15 and 3·8 = 24 gate columns end in a partial packet.
+  checkFixedStreams<TestType, 5, 3>();
+  checkFixedStreams<TestType, 8, 1>();
+  checkFixedStreams<TestType, 12, 16>();
 }
 
 TEST_CASE("step() errors: not stateful, wrong features, batch change", "[speed][stream]") {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerates the README's performance section from the side-by-side runner's results.
+"""Regenerates the README's performance section from the side-by-side runners' results.
 
     python3 tools/bench/update_readme.py --results build/bench/side_by_side.json \
-        --build-dir build/bench [--readme README.md] [--print]
+        --streaming build/bench/streaming.json --build-dir build/bench [--readme README.md] [--print]
 
 Rewrites only what lies between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->`. When the
 markers are missing they are added: into the body of an existing "## Performance" section, else as
@@ -95,12 +95,52 @@ def ratio(other, ours):
     return f"{other / ours:.2f}"
 
 
+def render_streaming(streaming, add):
+    """The streaming table: this library's stateful step() against RTNeural, one process."""
+    rows = streaming.get("rows", [])
+
+    def ns(cell, scalar, h, i, impl):
+        for r in rows:
+            if (r["cell"], r["scalar"], r["units"], r["input"], r["impl"]) == (cell, scalar, h, i, impl):
+                return r["ns"]
+        return None
+
+    have_rtneural = streaming.get("rtneural", False)
+    add("")
+    add(f"Streaming: a stateful layer fed one time step per call (`step()`, B = 1), ns per sample, "
+        f"median of {streaming.get('reps')} interleaved repetitions of {streaming.get('samples'):,} "
+        "samples each; `benchmarks/streaming` (same compiler and flags). Ours: compile-time sizes "
+        "(`LSTM<S, H, I>`, `GRU<S, H, I>` with `resetAfter`), sigmoid gates, outputs checked equal "
+        "to one `call` bitwise. " +
+        ("RTNeural (commit 1fb1f075, Eigen backend, its own flags: `LSTMLayerT<S, I, H>`, "
+         "`GRULayerT<S, I, H>`, the reset-after GRU) built into the same process with the same "
+         "weights and inputs, outputs checked to agree (1e-4 float, 1e-9 double); "
+         "**RTNeural / rec. > 1 means this library is faster**. "
+         if have_rtneural else "RTNeural was not found at build time: its columns are empty. ") +
+        "Beside it, TF.js's defaults (hardSigmoid gates; GRU reset-before, which RTNeural does not "
+        "have) and the run-time-size `LSTM<S>`.")
+    add("")
+    add("| scalar | I | H | LSTM rec. | LSTM RTNeural | RTNeural / rec. | GRU rec. | GRU RTNeural | "
+        "RTNeural / rec. | LSTM, TF.js defaults | GRU reset-before, TF.js defaults | "
+        "LSTM run-time sizes |")
+    add("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    keys = sorted({(r["scalar"] != "float", r["input"], r["units"], r["scalar"]) for r in rows})
+    for _, i, h, scalar in keys:
+        lstm, lstm_rt = ns("LSTM", scalar, h, i, "recurrent"), ns("LSTM", scalar, h, i, "RTNeural")
+        gru, gru_rt = ns("GRU-ra", scalar, h, i, "recurrent"), ns("GRU-ra", scalar, h, i, "RTNeural")
+        add(f"| {scalar} | {i} | {h} | {us(lstm)} | {us(lstm_rt)} | {ratio(lstm_rt, lstm)} | "
+            f"{us(gru)} | {us(gru_rt)} | {ratio(gru_rt, gru)} | "
+            f"{us(ns('LSTM (TF.js defaults)', scalar, h, i, 'recurrent'))} | "
+            f"{us(ns('GRU (TF.js defaults)', scalar, h, i, 'recurrent'))} | "
+            f"{us(ns('LSTM', scalar, h, i, 'recurrent-dynamic'))} |")
+
+
 def median_of(row, impl):
     entry = row.get(impl) or {}
     return entry.get("median_us")
 
 
-def render(results, build_dir):
+def render(results, build_dir, streaming=None):
     info = results.get("info", {})
     cache = cmake_cache(build_dir)
     compiler = cache.get("CMAKE_CXX_COMPILER", "c++")
@@ -209,31 +249,8 @@ def render(results, build_dir):
             f"| {CELLS.get(row['cell'], row['cell'])} | {row['threads']} | {us(rec)} | {us(one)} | "
             f"{us(tor)} | {us(ort)} | {us(eig)} | {ratio(one, rec)} | {ratio(tor, rec)} | "
             f"{ratio(ort, rec)} | {ratio(eig, rec)} |")
-    stream = results.get("stream", [])
-    if stream:
-        ref = results.get("rtneural_lstm_ns", {})
-        add("")
-        add(f"Streaming: a stateful LSTM fed one sample per call (B = 1, I = 1), ns per step, "
-            f"median of {results.get('stream_reps')} repetitions of ≥ 1000 steps. Run-time sizes "
-            "= `LSTM<float>`, compile-time = `LSTM<float, H, 1>`. RTNeural: the reference figures "
-            "quoted in the issue (not measured here, nor on this machine); ratio = RTNeural / this library's "
-            "float compile-time layer.")
-        add("")
-        add("| H | float, run-time sizes | float, compile-time | double, run-time | "
-            "double, compile-time | RTNeural (reference) | RTNeural / rec. |")
-        add("|--:|--:|--:|--:|--:|--:|--:|")
-        units = sorted({s["units"] for s in stream})
-        for h in units:
-            def ns(scalar, sizes):
-                for s in stream:
-                    if s["units"] == h and s["scalar"] == scalar and s["sizes"] == sizes:
-                        return s["ns_per_step"]
-                return None
-            r = ref.get(str(h))
-            fixed = ns("float", "fixed")
-            add(f"| {h} | {us(ns('float', 'dynamic'))} | {us(fixed)} | "
-                f"{us(ns('double', 'dynamic'))} | {us(ns('double', 'fixed'))} | "
-                f"{r:g} | {ratio(r, fixed)} |" if r is not None else f"– | – |")
+    if streaming:
+        render_streaming(streaming, add)
     return "\n".join(lines) + "\n"
 
 
@@ -259,12 +276,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, help="side_by_side --json output")
     parser.add_argument("--build-dir", required=True, help="the benchmark build (CMakeCache.txt)")
+    parser.add_argument("--streaming", help="benchmarks/streaming --json output (optional)")
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--print", action="store_true", help="print the section, write nothing")
     args = parser.parse_args()
     with open(args.results) as f:
         results = json.load(f)
-    body = render(results, args.build_dir)
+    streaming = None
+    if args.streaming:
+        with open(args.streaming) as f:
+            streaming = json.load(f)
+    body = render(results, args.build_dir, streaming)
     if args.print:
         sys.stdout.write(body)
         return

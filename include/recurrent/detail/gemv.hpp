@@ -16,6 +16,7 @@
 #ifndef RECURRENT_DETAIL_GEMV_HPP
 #define RECURRENT_DETAIL_GEMV_HPP
 
+#include <recurrent/detail/activate.hpp>
 #include <recurrent/detail/gemm.hpp>
 
 #include <Eigen/Core>
@@ -26,23 +27,50 @@
 namespace recurrent {
 namespace detail {
 
-/// Loads the `Valid` (< packet size) first values at `p` into a packet, zeros after them.
+/// A value of the packet type for a last run of `Valid` columns: the smallest of `Packet` and its
+/// halves (AVX-512 → AVX → SSE) that holds them. When it is exactly `Valid` wide the run is
+/// loaded and stored whole (so a later load of these columns forwards from one store). A function,
+/// not a trait class: class templates on SIMD types make GCC warn (-Wignored-attributes).
+template <class Packet, int Valid>
+auto tailPacketOf() {
+  using Half = typename Eigen::internal::unpacket_traits<Packet>::half;
+  constexpr auto kSize = packet_activation::laneCount<Packet>();
+  constexpr auto kHalf = packet_activation::laneCount<Half>();
+  if constexpr (kHalf < kSize && Valid <= kHalf) {
+    return tailPacketOf<Half, Valid>();
+  } else {
+    return Packet{};
+  }
+}
+
+/// Loads `Valid` values at `p` into a `Packet` (zeros after them when it is wider).
 template <class Packet, int Valid, class Scalar>
-EIGEN_ALWAYS_INLINE Packet ploadPartial(const Scalar* p) {
-  alignas(Packet) Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size] = {};
-  for (int j = 0; j < Valid; ++j) lanes[j] = p[j];
-  return Eigen::internal::pload<Packet>(lanes);
+EIGEN_ALWAYS_INLINE Packet ploadTail(const Scalar* p) {
+  constexpr auto kSize = packet_activation::laneCount<Packet>();
+  if constexpr (Valid == kSize) {
+    return Eigen::internal::ploadu<Packet>(p);
+  } else {
+    alignas(Packet) Scalar lanes[static_cast<std::size_t>(kSize)] = {};
+    for (int j = 0; j < Valid; ++j) lanes[j] = p[j];
+    return Eigen::internal::pload<Packet>(lanes);
+  }
 }
 
 /// Stores the `Valid` first lanes of `v` at `p`.
 template <int Valid, class Scalar, class Packet>
-EIGEN_ALWAYS_INLINE void pstorePartial(Scalar* p, const Packet& v) {
-  alignas(Packet) Scalar lanes[Eigen::internal::unpacket_traits<Packet>::size];
-  Eigen::internal::pstore(lanes, v);
-  for (int j = 0; j < Valid; ++j) p[j] = lanes[j];
+EIGEN_ALWAYS_INLINE void pstoreTail(Scalar* p, const Packet& v) {
+  constexpr auto kSize = packet_activation::laneCount<Packet>();
+  if constexpr (Valid == kSize) {
+    Eigen::internal::pstoreu(p, v);
+  } else {
+    alignas(Packet) Scalar lanes[static_cast<std::size_t>(kSize)];
+    Eigen::internal::pstore(lanes, v);
+    for (int j = 0; j < Valid; ++j) p[j] = lanes[j];
+  }
 }
 
-/// Columns [Panel0·kNr, (Panel0 + Group)·kNr) ∩ [0, Cols) of `c = add + a·B`.
+/// Columns [Panel0·kNr, (Panel0 + Group)·kNr) ∩ [0, Cols) of `c = add + a·B`: the full packets,
+/// and at the right edge of C one narrower tail packet (tailPacketOf).
 template <class Scalar, int Depth, int Cols, int Panel0, int Group>
 EIGEN_ALWAYS_INLINE void gemvPanels(const Scalar* a, const Scalar* b, const Scalar* add,
                                     Scalar* c) {
@@ -54,19 +82,20 @@ EIGEN_ALWAYS_INLINE void gemvPanels(const Scalar* a, const Scalar* b, const Scal
   constexpr int kNr = static_cast<int>(Shape::kNr);
   constexpr int kCol0 = Panel0 * kNr;
   constexpr int kPanelStride = Depth * kNr;
-  // Packets of this group that hold at least one column of C.
-  constexpr int kPackets = std::min(Group * kNp, (Cols - kCol0 + kP - 1) / kP);
+  // Full packets of this group, and the columns of a last partial one (0: none).
+  constexpr int kFull = std::min(Group * kNp, (Cols - kCol0) / kP);
+  constexpr int kTail = kFull < Group * kNp ? (Cols - kCol0) - kFull * kP : 0;
+  using Tail = decltype(tailPacketOf<Packet, (kTail > 0 ? kTail : kP)>());
+  constexpr int kTailCol = kCol0 + kFull * kP;
+  // Offset of packet x of this group in the packed panels.
+  auto at = [](int x, int k) { return (x / kNp) * kPanelStride + k * kNr + (x % kNp) * kP; };
 
-  Packet acc[static_cast<std::size_t>(kPackets)];
-  for (int x = 0; x < kPackets; ++x) {
-    const int col = kCol0 + x * kP;
-    if (add == nullptr) {
-      acc[x] = ei::pset1<Packet>(Scalar(0));
-    } else if (col + kP <= Cols) {
-      acc[x] = ei::ploadu<Packet>(add + col);
-    } else {
-      acc[x] = ploadPartial<Packet, Cols % kP>(add + col);
-    }
+  Packet acc[static_cast<std::size_t>(std::max(kFull, 1))];
+  Tail tail = ei::pset1<Tail>(Scalar(0));
+  for (int x = 0; x < kFull; ++x)
+    acc[x] = add == nullptr ? ei::pset1<Packet>(Scalar(0)) : ei::ploadu<Packet>(add + kCol0 + x * kP);
+  if constexpr (kTail > 0) {
+    if (add != nullptr) tail = ploadTail<Tail, kTail>(add + kTailCol);
   }
   const Scalar* panel = b + Panel0 * kPanelStride;
 #if defined(__GNUC__) && !defined(__clang__)
@@ -74,20 +103,13 @@ EIGEN_ALWAYS_INLINE void gemvPanels(const Scalar* a, const Scalar* b, const Scal
 #endif
   for (int k = 0; k < Depth; ++k) {
     const Packet av = ei::pset1<Packet>(a[k]);
-    for (int x = 0; x < kPackets; ++x) {
-      const Packet bv =
-          ei::pload<Packet>(panel + (x / kNp) * kPanelStride + k * kNr + (x % kNp) * kP);
-      acc[x] = ei::pmadd(av, bv, acc[x]);
+    for (int x = 0; x < kFull; ++x) acc[x] = ei::pmadd(av, ei::pload<Packet>(panel + at(x, k)), acc[x]);
+    if constexpr (kTail > 0) {
+      tail = ei::pmadd(ei::pset1<Tail>(a[k]), ei::pload<Tail>(panel + at(kFull, k)), tail);
     }
   }
-  for (int x = 0; x < kPackets; ++x) {
-    const int col = kCol0 + x * kP;
-    if (col + kP <= Cols) {
-      ei::pstoreu(c + col, acc[x]);
-    } else {
-      pstorePartial<Cols % kP>(c + col, acc[x]);
-    }
-  }
+  for (int x = 0; x < kFull; ++x) ei::pstoreu(c + kCol0 + x * kP, acc[x]);
+  if constexpr (kTail > 0) pstoreTail<kTail>(c + kTailCol, tail);
 }
 
 template <class Scalar, int Depth, int Cols, int Panel0, int Panels>
