@@ -218,4 +218,8 @@ TEMPLATE_TEST_CASE("step() streams without allocating", "[alloc]", float, double
   // compile-time sizes, small (fixed-size storage) and large (heap storage)
   checkStreaming<recurrent::LSTM<S, 8, 1>>(recurrent::LSTMArgs{}, 8, 1, 1);
   checkStreaming<recurrent::LSTM<S, 128, 1>>(recurrent::LSTMArgs{}, 128, 1, 1);
+  // the one-row product of detail/gemv.hpp with a ragged edge (3·8 gate columns), every cell
+  checkStreaming<recurrent::GRU<S, 8, 2>>(resetAfter, 8, 2, 1);
+  checkStreaming<recurrent::GRU<S, 8, 2>>(recurrent::GRUArgs{}, 8, 2, 1);
+  checkStreaming<recurrent::SimpleRNN<S, 16, 1>>(recurrent::SimpleRNNArgs{}, 16, 1, 1);
 }
