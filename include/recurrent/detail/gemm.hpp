@@ -11,6 +11,15 @@
  * primitives, so the same code runs at full width on AVX-512, AVX2, SSE2 and NEON, and as scalars
  * when Eigen does not vectorise.
  *
+ * Blocking for many rows (`m > 2`: batches, the input projection over all time steps): rows go
+ * in blocks whose rows of `A` fit in 256 KiB of L2; per block the panels go by in groups of two,
+ * and each group is swept by every `kMr`-row tile of the block with the whole depth in one pass
+ * (no k-blocking: a group's `depth × 2·kNr` slice, 128 KiB at depth 512 in float, is read from
+ * L2 at the kernel's full speed, and spilling the accumulators per k-block cost more than it
+ * saved). What does not fit in L2 is `B` itself (`U` is 4 MiB for a 512-unit LSTM), so every
+ * group would start by waiting on L3: instead the tiles of a group prefetch the next group's
+ * panels into L2, one cache line per k, shared out over the tiles.
+ *
  * Determinism: each element of `C` is one fixed sequence of multiply-adds over k, whatever the
  * panel range or row blocking, so splitting the columns across threads changes nothing.
  * Nothing here allocates except `PackedMatrix::pack`.
@@ -24,6 +33,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 namespace recurrent {
 namespace detail {
@@ -83,20 +93,60 @@ class PackedMatrix {
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> data_;  // aligned to EIGEN_MAX_ALIGN_BYTES
 };
 
-/// `C[MR, NB·kNr] = Add + A·B` for `NB` consecutive full panels starting at `b`.
+/// Scalars per 64-byte cache line.
+template <class Scalar>
+constexpr Index kLineScalars = Index{64} / Index{sizeof(Scalar)};
+
+/// Asks for the cache line at `p` in L2 (not L1): data a later block will read.
+EIGEN_ALWAYS_INLINE void prefetchL2(const void* p) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(p, 0, 2);  // locality 2: prefetcht1 on x86
+#else
+  (void)p;
+#endif
+}
+
+/// The micro-kernel's block of `C` in registers: `MR` rows of `NB` panels.
 template <class Scalar, int MR, int NB>
-EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda, const Scalar* b,
-                                         Index panelStride, const Scalar* add, Index ldadd,
-                                         Scalar* c, Index ldc) {
+using GemmAccumulators =
+    PacketOf<Scalar>[static_cast<std::size_t>(MR)]
+                    [static_cast<std::size_t>(NB * GemmShape<Scalar>::kPanelPackets)];
+
+/// One k of the micro-kernel: `acc[i][·] += a[i, k] · b[k, ·]` for its `MR` rows.
+template <class Scalar, int MR, int NB>
+EIGEN_ALWAYS_INLINE void gemmKStep(GemmAccumulators<Scalar, MR, NB>& acc, const Scalar* a,
+                                   Index lda, const Scalar* b, Index panelStride, Index k) {
   namespace ei = Eigen::internal;
   using Shape = GemmShape<Scalar>;
   using Packet = typename Shape::Packet;
   constexpr int kP = Shape::kPacket;
   constexpr int kNp = Shape::kPanelPackets;
-  constexpr int kCols = NB * kNp;  // packets per row of the block
+  constexpr int kCols = NB * kNp;
+  constexpr Index kNr = Shape::kNr;
+  Packet bv[static_cast<std::size_t>(kCols)];
+  for (int q = 0; q < NB; ++q)
+    for (int j = 0; j < kNp; ++j)
+      bv[q * kNp + j] = ei::pload<Packet>(b + q * panelStride + k * kNr + j * kP);
+  for (int i = 0; i < MR; ++i) {
+    const Packet av = ei::pset1<Packet>(a[i * lda + k]);
+    for (int x = 0; x < kCols; ++x) acc[i][x] = ei::pmadd(av, bv[x], acc[i][x]);
+  }
+}
+
+/// `C[MR, NB·kNr] = Add + A·B` for `NB` consecutive full panels starting at `b`.
+template <class Scalar, int MR, int NB>
+EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda, const Scalar* b,
+                                         Index panelStride, const Scalar* add, Index ldadd,
+                                         Scalar* c, Index ldc, const Scalar* prefetch = nullptr,
+                                         Index prefetchLines = 0) {
+  namespace ei = Eigen::internal;
+  using Shape = GemmShape<Scalar>;
+  using Packet = typename Shape::Packet;
+  constexpr int kP = Shape::kPacket;
+  constexpr int kNp = Shape::kPanelPackets;
   constexpr Index kNr = Shape::kNr;
 
-  Packet acc[static_cast<std::size_t>(MR)][static_cast<std::size_t>(kCols)];
+  GemmAccumulators<Scalar, MR, NB> acc;
   for (int i = 0; i < MR; ++i) {
     for (int q = 0; q < NB; ++q) {
       for (int j = 0; j < kNp; ++j) {
@@ -106,19 +156,16 @@ EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda
       }
     }
   }
+  Index k = 0;
+  // While `prefetch` lasts, one cache line of it per k (see prefetchL2).
+  for (const Index kp = std::min(depth, prefetchLines); k < kp; ++k) {
+    prefetchL2(prefetch + k * kLineScalars<Scalar>);
+    gemmKStep<Scalar, MR, NB>(acc, a, lda, b, panelStride, k);
+  }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC unroll 4
 #endif
-  for (Index k = 0; k < depth; ++k) {
-    Packet bv[static_cast<std::size_t>(kCols)];
-    for (int q = 0; q < NB; ++q)
-      for (int j = 0; j < kNp; ++j)
-        bv[q * kNp + j] = ei::pload<Packet>(b + q * panelStride + k * kNr + j * kP);
-    for (int i = 0; i < MR; ++i) {
-      const Packet av = ei::pset1<Packet>(a[i * lda + k]);
-      for (int x = 0; x < kCols; ++x) acc[i][x] = ei::pmadd(av, bv[x], acc[i][x]);
-    }
-  }
+  for (; k < depth; ++k) gemmKStep<Scalar, MR, NB>(acc, a, lda, b, panelStride, k);
   for (int i = 0; i < MR; ++i)
     for (int q = 0; q < NB; ++q)
       for (int j = 0; j < kNp; ++j)
@@ -128,14 +175,16 @@ EIGEN_ALWAYS_INLINE void gemmMicroKernel(Index depth, const Scalar* a, Index lda
 /// One row block × panel group; the last group may be narrower than `NB·kNr` columns of `C`.
 template <class Scalar, int MR, int NB>
 void gemmBlock(Index depth, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b, Index p,
-               const Scalar* add, Index ldadd, Scalar* c, Index ldc) {
+               const Scalar* add, Index ldadd, Scalar* c, Index ldc,
+               const Scalar* prefetch = nullptr, Index prefetchLines = 0) {
   constexpr Index kNr = GemmShape<Scalar>::kNr;
   constexpr Index kWidth = NB * kNr;
   const Index c0 = p * kNr;
   const Index valid = b.cols() - c0;
   if (valid >= kWidth) {
     gemmMicroKernel<Scalar, MR, NB>(depth, a, lda, b.panel(p), b.panelStride(),
-                                    add == nullptr ? nullptr : add + c0, ldadd, c + c0, ldc);
+                                    add == nullptr ? nullptr : add + c0, ldadd, c + c0, ldc,
+                                    prefetch, prefetchLines);
     return;
   }
   // Ragged right edge: compute through a padded local block, store the valid columns.
@@ -150,7 +199,7 @@ void gemmBlock(Index depth, const Scalar* a, Index lda, const PackedMatrix<Scala
     std::fill(row + valid, row + kWidth, Scalar(0));
   }
   gemmMicroKernel<Scalar, MR, NB>(depth, a, lda, b.panel(p), b.panelStride(), local, kWidth, local,
-                                  kWidth);
+                                  kWidth, prefetch, prefetchLines);
   for (int i = 0; i < MR; ++i)
     std::memcpy(c + i * ldc + c0, local + i * kWidth,
                 static_cast<std::size_t>(valid) * sizeof(Scalar));
@@ -188,6 +237,84 @@ void gemmRows(Index rows, Index depth, const Scalar* a, Index lda, const PackedM
 }
 
 /**
+ * `rows` rows of `C` for the `NB` panels at `p`, in `kMr`-row tiles; the tiles share out the
+ * prefetching of `next` (`nextLines` cache lines: the B panels the following group reads).
+ */
+template <class Scalar, int NB>
+void gemmGroupRows(Index rows, Index depth, const Scalar* a, Index lda,
+                   const PackedMatrix<Scalar>& b, Index p, const Scalar* add, Index ldadd,
+                   Scalar* c, Index ldc, const Scalar* next, Index nextLines) {
+  constexpr int kMr = GemmShape<Scalar>::kMr;
+  const Index tiles = (rows + kMr - 1) / kMr;
+  const Index share = (nextLines + tiles - 1) / tiles;
+  Index i = 0, prefetched = 0;
+  auto tile = [&](auto mr) {
+    constexpr int kRows = decltype(mr)::value;
+    const Index lines = std::min(share, nextLines - prefetched);
+    gemmBlock<Scalar, kRows, NB>(depth, a + i * lda, lda, b, p,
+                                 add == nullptr ? nullptr : add + i * ldadd, ldadd, c + i * ldc,
+                                 ldc, next + prefetched * kLineScalars<Scalar>, lines);
+    prefetched += lines;
+    i += kRows;
+  };
+  while (i + kMr <= rows) tile(std::integral_constant<int, kMr>{});
+  switch (rows - i) {
+    case 0:
+      return;
+    case 1:
+      return tile(std::integral_constant<int, 1>{});
+    case 2:
+      return tile(std::integral_constant<int, 2>{});
+    case 3:
+      return tile(std::integral_constant<int, 3>{});
+    case 4:
+      return tile(std::integral_constant<int, 4>{});
+    default:
+      return tile(std::integral_constant<int, 5>{});
+  }
+}
+
+/**
+ * The `m > 2` path of `packedGemm`. Rows go in blocks whose part of `A` stays in L2 while the
+ * panel groups (`2` panels, `2·kNr` columns) stream past; each group is read from L2 by every
+ * tile of the block, and from farther away (L3) only once, ahead of time: while a group runs,
+ * its tiles prefetch the next group's panels into L2 (after the last group of a block, the
+ * first group of the next block).
+ */
+template <class Scalar>
+void packedGemmMany(Index m, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b,
+                    const Scalar* add, Index ldadd, Scalar* c, Index ldc, Index panelBegin,
+                    Index panelEnd) {
+  constexpr Index kMr = GemmShape<Scalar>::kMr;
+  constexpr Index kL2Bytes = Index{256} * 1024;
+  const Index depth = b.rows();
+  const Index blockRows = std::max<Index>(
+      kMr, kL2Bytes / std::max<Index>(1, depth * Index{sizeof(Scalar)}) / kMr * kMr);
+  const Index panelLines = b.panelStride() / kLineScalars<Scalar>;
+  for (Index i0 = 0; i0 < m; i0 += blockRows) {
+    const Index rows = std::min(blockRows, m - i0);
+    const bool lastBlock = i0 + rows >= m;
+    const Scalar* ai = a + i0 * lda;
+    const Scalar* addi = add == nullptr ? nullptr : add + i0 * ldadd;
+    Scalar* ci = c + i0 * ldc;
+    for (Index p = panelBegin; p < panelEnd; p += 2) {
+      const Index width = std::min<Index>(2, panelEnd - p);
+      // The panels after this group: the next group, or the first of the next block.
+      Index q = p + width;
+      if (q >= panelEnd) q = lastBlock ? panelEnd : panelBegin;
+      const Index nextPanels = q == panelEnd ? 0 : std::min<Index>(2, panelEnd - q);
+      const Scalar* next = nextPanels == 0 ? nullptr : b.panel(q);
+      const Index nextLines = nextPanels * panelLines;
+      if (width == 2) {
+        gemmGroupRows<Scalar, 2>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc, next, nextLines);
+      } else {
+        gemmGroupRows<Scalar, 1>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc, next, nextLines);
+      }
+    }
+  }
+}
+
+/**
  * `C[:, cols] = Add[:, cols] + A·B` over the panels `[panelBegin, panelEnd)` of `b`
  * (`panelEnd < 0`: all). `A` is `[m, b.rows()]` with row stride `lda`; `Add` and `C` are
  * `[m, b.cols()]` with row strides `ldadd` and `ldc`. `add == nullptr` means zero; `ldadd == 0`
@@ -216,21 +343,7 @@ void packedGemm(Index m, const Scalar* a, Index lda, const PackedMatrix<Scalar>&
         return;
     }
   }
-  // Rows in blocks that keep their part of A in L2 while every panel streams past it.
-  constexpr Index kL2Bytes = Index{256} * 1024;
-  constexpr Index kMr = GemmShape<Scalar>::kMr;
-  const Index blockRows = std::max<Index>(
-      kMr, kL2Bytes / std::max<Index>(1, depth * Index{sizeof(Scalar)}) / kMr * kMr);
-  for (Index i0 = 0; i0 < m; i0 += blockRows) {
-    const Index rows = std::min(blockRows, m - i0);
-    const Scalar* ai = a + i0 * lda;
-    const Scalar* addi = add == nullptr ? nullptr : add + i0 * ldadd;
-    Scalar* ci = c + i0 * ldc;
-    Index p = panelBegin;
-    for (; p + 2 <= panelEnd; p += 2)
-      gemmRows<Scalar, 2>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc);
-    if (p < panelEnd) gemmRows<Scalar, 1>(rows, depth, ai, lda, b, p, addi, ldadd, ci, ldc);
-  }
+  packedGemmMany(m, a, lda, b, add, ldadd, c, ldc, panelBegin, panelEnd);
 }
 
 }  // namespace detail
