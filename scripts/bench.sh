@@ -42,7 +42,10 @@ done
 
 # --- dependencies ----------------------------------------------------------------------------
 bash scripts/install-deps.sh
-bench_packages=(libbenchmark-dev libdnnl-dev python3-torch libopenblas0-openmp)
+# ocl-icd-opencl-dev and opencl-c-headers: Debian's dnnl CMake config finds OpenCL (GPU runtime) and
+# fails without it, though the runner uses the CPU engine only.
+bench_packages=(libbenchmark-dev libdnnl-dev ocl-icd-opencl-dev opencl-c-headers python3-torch
+  libopenblas0-openmp)
 missing=()
 for pkg in "${bench_packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -518,7 +518,8 @@ void writeJson(const Options& o, const Results& r) {
       }
     }
   }
-  j << "\n  ],\n  \"problems\": [";  j << "},\n  \"problems\": [";
+  j << "\n  ],\n  \"problems\": [";
+  j << "},\n  \"problems\": [";
   for (std::size_t i = 0; i < r.problems.size(); ++i)
     j << (i ? ", " : "") << jsonString(r.problems[i]);
   j << "]\n}\n";
@@ -685,6 +686,20 @@ Options parse(int argc, char** argv, int& threadsOut) {
       o.minRuns = std::stoi(need(i));
     } else if (a == "--max-runs") {
       o.maxRuns = std::stoi(need(i));
+    } else if (a == "--no-torch") {
+      o.torch = false;
+    } else if (a == "--python") {
+      o.python = need(i);
+    } else if (a == "--torch-script") {
+      o.torchScript = need(i);
+    } else if (a == "--openblas") {
+      o.openblas = need(i);
+    } else if (a == "--no-ort") {
+      o.ort = false;
+    } else if (a == "--node") {
+      o.node = need(i);
+    } else if (a == "--ort-script") {
+      o.ortScript = need(i);
     } else if (a == "--json") {
       o.json = need(i);
     } else if (a == "--dir") {

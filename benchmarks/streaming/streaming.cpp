@@ -16,7 +16,8 @@
 // ... in alternating order) so that a slow phase of the machine hits both alike; the figure is
 // the median ns per sample over the repetitions. Before timing, the first 4096 outputs of every
 // implementation are compared with ours (limit 1e-4 float, 1e-9 double), and 64 of our steps
-// with one `call` on the same samples (bitwise); exit status 1 on a mismatch. RTNeural rows are skipped when it is not built in (RECURRENT_HAVE_RTNEURAL = 0).
+// with one `call` on the same samples (bitwise); exit status 1 on a mismatch. RTNeural rows are
+// skipped when it is not built in (RECURRENT_HAVE_RTNEURAL = 0).
 #include "bench_common.hpp"
 
 #if RECURRENT_HAVE_RTNEURAL
@@ -190,20 +191,20 @@ Impl rtneural(CellKind cell, const bench::CaseData& d, const std::vector<Scalar>
 #endif
 
 template <class Scalar, int Units, int Input>
-void runCase(const Options& o, CellKind cell, bool tfjsDefaults, std::vector<Row>& out,
-             bool& ok) {
+void runCase(const Options& o, CellKind cell, bool tfjsDefaults, std::vector<Row>& out, bool& ok) {
   const bench::Workload w{"stream", 1, kStream, Input, Units, false};
   const bench::CaseData d = bench::makeCaseData(cell, w);
   const std::vector<Scalar> x = bench::widen<Scalar>(d.x);
   std::vector<Impl> impls;
   impls.push_back(ours<Scalar, Units, Input>("recurrent", cell, tfjsDefaults, d, x));
   if (Input == 1 && !tfjsDefaults)
-    impls.push_back(ours<Scalar, Eigen::Dynamic, Eigen::Dynamic>("recurrent-dynamic", cell, false,
-                                                                d, x));
+    impls.push_back(
+        ours<Scalar, Eigen::Dynamic, Eigen::Dynamic>("recurrent-dynamic", cell, false, d, x));
 #if RECURRENT_HAVE_RTNEURAL
   if (!tfjsDefaults) impls.push_back(rtneural<Scalar, Units, Input>(cell, d, x));
 #endif
-  std::string cellName = cell == CellKind::LSTM ? "LSTM" : (cell == CellKind::GRU ? "GRU" : "GRU-ra");
+  std::string cellName =
+      cell == CellKind::LSTM ? "LSTM" : (cell == CellKind::GRU ? "GRU" : "GRU-ra");
   if (tfjsDefaults) cellName += " (TF.js defaults)";
   const char* scalar = std::is_same_v<Scalar, float> ? "float" : "double";
 
@@ -264,8 +265,7 @@ void runCase(const Options& o, CellKind cell, bool tfjsDefaults, std::vector<Row
 
 template <class Scalar, int Units, int Input>
 void runSize(const Options& o, std::vector<Row>& out, bool& ok) {
-  if (!o.units.empty() && std::find(o.units.begin(), o.units.end(), Units) == o.units.end())
-    return;
+  if (!o.units.empty() && std::find(o.units.begin(), o.units.end(), Units) == o.units.end()) return;
   runCase<Scalar, Units, Input>(o, CellKind::LSTM, false, out, ok);
   runCase<Scalar, Units, Input>(o, CellKind::GRUResetAfter, false, out, ok);
   runCase<Scalar, Units, Input>(o, CellKind::LSTM, true, out, ok);
@@ -343,8 +343,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < rowsOut.size(); ++i) {
       const Row& r = rowsOut[i];
       j << (i ? "," : "") << "\n    {\"cell\": \"" << r.cell << "\", \"scalar\": \"" << r.scalar
-        << "\", \"units\": " << r.units << ", \"input\": " << r.input << ", \"impl\": \""
-        << r.impl << "\", \"ns\": " << r.nsMedian << ", \"ns_min\": " << r.nsMin
+        << "\", \"units\": " << r.units << ", \"input\": " << r.input << ", \"impl\": \"" << r.impl
+        << "\", \"ns\": " << r.nsMedian << ", \"ns_min\": " << r.nsMin
         << ", \"ns_max\": " << r.nsMax << ", \"max_diff\": " << r.maxDiff << "}";
     }
     j << "\n  ]\n}\n";

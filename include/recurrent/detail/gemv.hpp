@@ -93,7 +93,8 @@ EIGEN_ALWAYS_INLINE void gemvPanels(const Scalar* a, const Scalar* b, const Scal
   Packet acc[static_cast<std::size_t>(std::max(kFull, 1))];
   Tail tail = ei::pset1<Tail>(Scalar(0));
   for (int x = 0; x < kFull; ++x)
-    acc[x] = add == nullptr ? ei::pset1<Packet>(Scalar(0)) : ei::ploadu<Packet>(add + kCol0 + x * kP);
+    acc[x] =
+        add == nullptr ? ei::pset1<Packet>(Scalar(0)) : ei::ploadu<Packet>(add + kCol0 + x * kP);
   if constexpr (kTail > 0) {
     if (add != nullptr) tail = ploadTail<Tail, kTail>(add + kTailCol);
   }
@@ -103,7 +104,8 @@ EIGEN_ALWAYS_INLINE void gemvPanels(const Scalar* a, const Scalar* b, const Scal
 #endif
   for (int k = 0; k < Depth; ++k) {
     const Packet av = ei::pset1<Packet>(a[k]);
-    for (int x = 0; x < kFull; ++x) acc[x] = ei::pmadd(av, ei::pload<Packet>(panel + at(x, k)), acc[x]);
+    for (int x = 0; x < kFull; ++x)
+      acc[x] = ei::pmadd(av, ei::pload<Packet>(panel + at(x, k)), acc[x]);
     if constexpr (kTail > 0) {
       tail = ei::pmadd(ei::pset1<Tail>(a[k]), ei::pload<Tail>(panel + at(kFull, k)), tail);
     }
