@@ -111,6 +111,16 @@ if [[ -z "$openblas_lib" ]]; then
   exit 1
 fi
 
+# OpenBLAS picks its kernels from the CPU (Cooperlake/SkylakeX on AVX-512 machines). An
+# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the environment (some machines set them to work around
+# old OpenBLAS builds) forces other kernels, e.g. Prescott, and makes PyTorch look many times
+# slower than it is: they are dropped for the run (BENCH_KEEP_OPENBLAS_ENV=1 keeps them).
+# torch_bench.py reports the core OpenBLAS used; the runner checks PyTorch's outputs.
+if [[ "${BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]] && [[ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]]; then
+  echo "bench.sh: ignoring OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}' for the benchmarks"
+  unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+fi
+
 # --- build -------------------------------------------------------------------------------------
 cxx="${CXX:-g++}"
 extra_flags=""
