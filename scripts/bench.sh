@@ -111,14 +111,17 @@ if [[ -z "$openblas_lib" ]]; then
   exit 1
 fi
 
-# OpenBLAS picks its kernels from the CPU (Cooperlake/SkylakeX on AVX-512 machines). An
-# OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the environment (some machines set them to work around
-# old OpenBLAS builds) forces other kernels, e.g. Prescott, and makes PyTorch look many times
-# slower than it is: they are dropped for the run (BENCH_KEEP_OPENBLAS_ENV=1 keeps them).
-# torch_bench.py reports the core OpenBLAS used; the runner checks PyTorch's outputs.
-if [[ "${BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]] && [[ -n "${OPENBLAS_CORETYPE:-}${OPENBLAS_L2_SIZE:-}" ]]; then
-  echo "bench.sh: ignoring OPENBLAS_CORETYPE='${OPENBLAS_CORETYPE:-}' OPENBLAS_L2_SIZE='${OPENBLAS_L2_SIZE:-}' for the benchmarks"
+# PyTorch's BLAS kernels. OpenBLAS 0.3.21 (bookworm) does not know newer Xeon models (Sapphire
+# Rapids) and falls back to its Prescott (SSE3) kernels there: sgemm at ~28 instead of ~115
+# GFLOP/s, PyTorch looking 4-5x slower than it is. On an AVX-512 CPU the runner's PyTorch gets
+# OPENBLAS_CORETYPE=SkylakeX (its AVX-512 kernels) unless BENCH_KEEP_OPENBLAS_ENV=1, which keeps
+# whatever the environment says. torch_bench.py reports the core OpenBLAS used (README notes);
+# the runner checks PyTorch's outputs against ours.
+if [[ "${BENCH_KEEP_OPENBLAS_ENV:-0}" != 1 ]]; then
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+  if grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo; then
+    export OPENBLAS_CORETYPE=SkylakeX
+  fi
 fi
 
 # --- build -------------------------------------------------------------------------------------

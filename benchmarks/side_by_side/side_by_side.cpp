@@ -519,7 +519,6 @@ void writeJson(const Options& o, const Results& r) {
     }
   }
   j << "\n  ],\n  \"problems\": [";
-  j << "},\n  \"problems\": [";
   for (std::size_t i = 0; i < r.problems.size(); ++i)
     j << (i ? ", " : "") << jsonString(r.problems[i]);
   j << "]\n}\n";
