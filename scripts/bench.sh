@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The performance numbers in one command: installs what is missing, builds the benchmarks in
 # Release, runs the side-by-side runner (this library, oneDNN, PyTorch, onnxruntime and a
-# plain-Eigen baseline on the same inputs, 1 and 2 threads) and the streaming runner (this
-# library's per-sample step() against RTNeural, built into the same process), prints the tables
-# and regenerates the README's performance section (between <!-- perf-table:begin --> and
-# <!-- perf-table:end -->).
+# plain-Eigen baseline on the same inputs, 1 and 2 threads: the inference table, then the
+# training-step table — forward + backward against oneDNN, PyTorch autograd and Eigen) and the
+# streaming runner (this library's per-sample step() against RTNeural, built into the same
+# process), prints the tables and regenerates the README's performance section (between
+# <!-- perf-table:begin --> and <!-- perf-table:end -->, the training table between
+# <!-- perf-train:begin --> and <!-- perf-train:end -->).
 #
-#   scripts/bench.sh                      # everything (about 20 minutes on 2 cores)
+#   scripts/bench.sh                      # everything (about 30 minutes on 2 cores)
 #   scripts/bench.sh --no-readme          # measure and print, leave README.md alone
 #   scripts/bench.sh --no-stream          # without the streaming runner (README left alone)
 #   scripts/bench.sh -- --workloads W1,W2 --quick   # arguments after -- go to side_by_side
+#   scripts/bench.sh -- --no-train        # the inference table only (--train-only: the other)
 #
 # RTNeural is looked for in $RTNEURAL_DIR, else ../shared/third_party/RTNeural beside the
 # checkout (headers only, never copied here); without it the streaming table has no RTNeural
@@ -18,12 +21,13 @@
 # Build: build/bench, GCC by default (CXX=clang++ to change), CMAKE_BUILD_TYPE=Release with
 # CMAKE_CXX_FLAGS_RELEASE="-O3 -DNDEBUG -march=native" (the benchmark targets add -O3), for this
 # library, the Eigen baseline and the runner alike. BENCH_JOBS (default 1) sets the build jobs.
-# The results JSON are build/bench/side_by_side.json and build/bench/streaming.json. README.md is rewritten only when the run
-# passed its checks (outputs agree within 1e-4, thread counts as asked, PyTorch and onnxruntime
-# ran). onnxruntime is onnxruntime-node from npm (benchmarks/side_by_side/package.json and its
-# lock file), installed into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts`
-# when missing (its install script only fetches GPU providers; the CPU library is in the package);
-# Node.js and npm come from Debian's nodejs and npm when there is no `node`/`npm` command.
+# The results JSON are build/bench/side_by_side.json and build/bench/streaming.json. README.md is
+# rewritten only when the run passed its checks (outputs agree within 1e-4, training-step tensors
+# within a relative 1e-3, thread counts as asked, PyTorch and onnxruntime ran). onnxruntime is
+# onnxruntime-node from npm (benchmarks/side_by_side/package.json and its lock file), installed
+# into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts` when missing (its
+# install script only fetches GPU providers; the CPU library is in the package); Node.js and npm
+# come from Debian's nodejs and npm when there is no `node`/`npm` command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -1,12 +1,23 @@
 // Side by side, in one run on the same inputs: this library, oneDNN, PyTorch, onnxruntime and a
 // plain-Eigen baseline, for the workloads and cells of bench_common.hpp (float, full output
-// sequence, inference), with 1 and 2 threads. (Per-sample streaming, against RTNeural, is the
-// other runner: benchmarks/streaming.)
+// sequence, inference), with 1 and 2 threads; then the training-step table. (Per-sample
+// streaming, against RTNeural, is the other runner: benchmarks/streaming.)
 //
 //   side_by_side [--threads 1,2] [--workloads W1,W3] [--budget SECONDS] [--min-runs N]
 //                [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] [--no-torch]
-//                [--node PATH] [--ort-script PATH] [--no-ort]
+//                [--node PATH] [--ort-script PATH] [--no-ort] [--no-train | --train-only]
 //                [--json FILE] [--dir DIR] [--keep] [--quick]
+//
+// Training step (workloads W2, W3, W4 among those selected; --no-train leaves it out,
+// --train-only runs nothing else): the training-mode forward of one layer (full output sequence,
+// zero initial state, no dropout) and its backward for an upstream gradient dY [B, T, H] (the same
+// uniform ±1 values for every implementation), giving dX and the gradients of the kernel, the
+// recurrent kernel and the bias. Peers: this library (`call` with training + record, then
+// `backward`), oneDNN (forward_training + *_backward, see OneDnnRnnTraining), PyTorch autograd
+// (`out, _ = rnn(x)`, `out.backward(dY)`). Every peer's output sequence, dX and weight gradients,
+// mapped to TF.js layout, must agree with this library's within max |diff| / max(1, max |ref|)
+// <= 1e-3 (float; the weight gradients are sums over B·T terms); the table also gives the bytes
+// per (sample, step) that this library's training forward records and oneDNN's workspace.
 //
 // How it runs:
 //   1. This process (the driver) writes every case's inputs and weights as raw little-endian
@@ -23,8 +34,9 @@
 //   5. It prints the table (and writes --json for tools/bench/update_readme.py).
 // Times: wall clock per call, median over N timed runs after a warm-up (>= 2 runs and >= 0.1 s),
 // N = clamp(budget / time of one run, min-runs, 2000). Exit status 1 when an output differs by
-// more than 1e-4, a thread count is not the one asked for, or PyTorch failed (unless --no-torch)
-// or onnxruntime failed (unless --no-ort).
+// more than 1e-4 (a training-step tensor by more than the relative 1e-3 above), a thread count is
+// not the one asked for, or PyTorch failed (unless --no-torch) or onnxruntime failed (unless
+// --no-ort).
 #include "bench_common.hpp"
 #include "eigen_baseline.hpp"
 #include "onednn_rnn.hpp"
@@ -32,6 +44,7 @@
 #include <Eigen/Core>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -42,6 +55,7 @@
 #include <functional>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <omp.h>
@@ -71,6 +85,13 @@ using bench::Index;
 using bench::Workload;
 
 constexpr double kTolerance = 1e-4;
+/// Training step: max |diff| / max(1, max |ref|) per tensor (y, dX, dW, dU, db).
+constexpr double kTrainTolerance = 1e-3;
+/// The workloads of the training-step table (W1, T = 2048 at H = 32, is a streaming shape).
+constexpr const char* kTrainWorkloads[] = {"W2", "W3", "W4"};
+/// The tensors a training step is compared on, in TF.js layout, with their file suffixes.
+constexpr const char* kTrainTensors[] = {"y", "dx", "dkernel", "drecurrent_kernel", "dbias"};
+constexpr std::size_t kTrainTensorCount = std::size(kTrainTensors);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -88,6 +109,8 @@ struct Options {
   bool ort = true;
   std::string node = "node";
   std::string ortScript = RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT;
+  bool inference = true;  // the inference table (--train-only: off)
+  bool train = true;      // the training-step table (--no-train: off)
   std::string json;
   std::string dir;
   bool keep = false;
@@ -190,6 +213,70 @@ std::vector<Workload> selectedWorkloads(const Options& o) {
 }
 
 bool runsAt(const Workload& w, int threads) { return threads == 1 || w.multiThreaded; }
+
+bool isTrainWorkload(const Workload& w) {
+  for (const char* name : kTrainWorkloads)
+    if (std::strcmp(name, w.name) == 0) return true;
+  return false;
+}
+
+/// The selected workloads of the training-step table (none with --no-train).
+std::vector<Workload> selectedTrainWorkloads(const Options& o) {
+  std::vector<Workload> out;
+  if (!o.train) return out;
+  for (const Workload& w : selectedWorkloads(o))
+    if (isTrainWorkload(w)) out.push_back(w);
+  return out;
+}
+
+/// max |a − ref| / max(1, max |ref|): the training-step measure (NaN propagates; sizes must match).
+double relativeDiff(const std::vector<float>& a, const std::vector<float>& ref) {
+  double scale = 1;
+  for (float v : ref) scale = std::max(scale, std::abs(static_cast<double>(v)));
+  return maxAbsDiff(a, ref) / scale;
+}
+
+/// Element counts of the training-step tensors (kTrainTensors order).
+std::array<std::size_t, kTrainTensorCount> trainTensorSizes(const Workload& w, CellKind cell) {
+  const auto b = static_cast<std::size_t>(w.batch), t = static_cast<std::size_t>(w.time);
+  const auto i = static_cast<std::size_t>(w.input), h = static_cast<std::size_t>(w.units);
+  const auto gh = static_cast<std::size_t>(bench::gateCount(cell)) * h;
+  return {b * t * h, b * t * i, i * gh, h * gh,
+          static_cast<std::size_t>(bench::biasRows(cell)) * gh};
+}
+
+/// A training step's results in TF.js layout (kTrainTensors order): output sequence y [B, T, H],
+/// dX [B, T, I], kernel [I, G·H], recurrent kernel [H, G·H], bias [G·H] or [2, 3H].
+using TrainTensors = std::array<std::vector<float>, kTrainTensorCount>;
+
+std::string trainFile(const std::string& dir, const std::string& name, const std::string& impl,
+                      int threads, std::size_t tensor) {
+  return dir + "/" + name + ".train." + impl + "-t" + std::to_string(threads) + "." +
+         kTrainTensors[tensor] + ".bin";
+}
+
+TrainTensors readTrainTensors(const std::string& dir, const std::string& name,
+                              const std::string& impl, int threads, const Workload& w,
+                              CellKind cell) {
+  const auto sizes = trainTensorSizes(w, cell);
+  TrainTensors t;
+  for (std::size_t k = 0; k < kTrainTensorCount; ++k)
+    t[k] = readFloats(trainFile(dir, name, impl, threads, k), sizes[k]);
+  return t;
+}
+
+/// Per-tensor relative differences of `a` from `ref`: the largest, and "y 1.2e-07, dx ..." for
+/// the info lines.
+std::pair<double, std::string> trainDiff(const TrainTensors& a, const TrainTensors& ref) {
+  double worst = 0;
+  std::ostringstream detail;
+  for (std::size_t k = 0; k < kTrainTensorCount; ++k) {
+    const double d = relativeDiff(a[k], ref[k]);
+    if (!(d <= worst)) worst = d;
+    detail << (k ? ", " : "") << kTrainTensors[k] << " " << std::setprecision(2) << d;
+  }
+  return {worst, detail.str()};
+}
 
 std::size_t outputSize(const Workload& w) {
   return static_cast<std::size_t>(w.batch * w.time * w.units);
@@ -294,6 +381,85 @@ void workerCase(const Options& o, int threads, const dnnl::engine& engine, const
   std::fprintf(stderr, "  [%d thread%s] %s done\n", threads, threads == 1 ? "" : "s", name.c_str());
 }
 
+/// The training step of every peer in this process on one case, one after the other: this
+/// library, oneDNN and the Eigen baseline; their tensors compared with this library's, which are
+/// written for the driver (PyTorch, other thread counts).
+void workerTrainCase(const Options& o, int threads, const dnnl::engine& engine, const Workload& w,
+                     CellKind cell) {
+  const std::string name = caseName(w, cell);
+  const CaseData d = loadCase(o.dir, w, cell);
+  const auto sizes = trainTensorSizes(w, cell);
+  const std::vector<float> dy = readFloats(o.dir + "/" + name + ".dy.bin", sizes[0]);
+  auto sized = [&] {
+    TrainTensors t;
+    for (std::size_t k = 0; k < kTrainTensorCount; ++k) t[k].assign(sizes[k], 0.0f);
+    return t;
+  };
+  // This library: `threads` option only, as for inference. The call records what backward needs
+  // (ca.record); `result` and `grads` are reused from run to run.
+  TrainTensors ours = sized();
+  Eigen::setNbThreads(1);
+  bench::LayerOptions lo;
+  lo.units = w.units;
+  lo.threads = threads;
+  bench::withLayer<float>(cell, w.input, lo, [&](auto& layer) {
+    layer.setWeights(bench::layerWeights<float>(d));
+    const recurrent::SequenceView<float> x(d.x.data(), w.batch, w.time, w.input);
+    recurrent::CallArgs<float> ca;
+    ca.training = true;
+    ca.record = true;
+    recurrent::RNNResult<float> result;
+    recurrent::RNNOutputGradients<float> up;
+    up.sequence = recurrent::SequenceView<float>(dy.data(), w.batch, w.time, w.units);
+    recurrent::RNNGradients<float> grads;
+    const Timed timed = measure(o, [&] {
+      layer.call(x, ca, result);
+      layer.backward(up, grads);
+    });
+    report("recurrent.train", timed, name, threads);
+    std::copy(result.sequence.data(), result.sequence.data() + result.sequence.size(),
+              ours[0].begin());
+    std::copy(grads.inputs.data(), grads.inputs.data() + grads.inputs.size(), ours[1].begin());
+    for (std::size_t k = 0; k < 3; ++k) ours[2 + k] = grads.weights.at(k).data;
+    std::printf("info\trecorded_bytes.%s\t%zu\n", name.c_str(), layer.recordedBytes());
+  });
+  // oneDNN: forward_training + backward, OpenMP with OMP_NUM_THREADS threads.
+  TrainTensors onednn = sized();
+  {
+    bench::OneDnnRnnTraining t(d, engine);
+    report("onednn.train",
+           measure(o, [&] { t.run(d.x.data(), dy.data(), onednn[0].data(), onednn[1].data()); }),
+           name, threads);
+    t.gradients(onednn[2], onednn[3], onednn[4]);
+    std::printf("info\tonednn_workspace_bytes.%s\t%zu\n", name.c_str(), t.workspaceBytes());
+    std::printf("info\tonednn_train_weights.%s\t%s\n", name.c_str(), t.weightsFormat().c_str());
+    std::printf("info\tonednn_train_impl.%s\t%s\n", name.c_str(), t.implementation().c_str());
+  }
+  // The Eigen baseline's forward + hand-written BPTT: Eigen's OpenMP GEMM with `threads`.
+  TrainTensors eigen = sized();
+  {
+    Eigen::setNbThreads(threads);
+    bench::EigenBaselineTraining t(d);
+    const Timed timed = measure(o, [&] {
+      t.run(d.x.data(), dy.data(), eigen[0].data(), eigen[1].data(), eigen[2].data(),
+            eigen[3].data(), eigen[4].data());
+    });
+    report("eigen.train", timed, name, threads);
+    Eigen::setNbThreads(1);
+  }
+  for (const auto& [impl, tensors] :
+       {std::pair<const char*, const TrainTensors*>{"onednn", &onednn}, {"eigen", &eigen}}) {
+    const auto [diff, detail] = trainDiff(*tensors, ours);
+    std::printf("tdiff\t%s\t%s\t%d\t%.3g\n", impl, name.c_str(), threads, diff);
+    std::printf("info\ttrain_diff.%s.%s\t%s\n", impl, name.c_str(), detail.c_str());
+  }
+  for (std::size_t k = 0; k < kTrainTensorCount; ++k)
+    writeFloats(trainFile(o.dir, name, "recurrent", threads, k), ours[k].data(), ours[k].size());
+  std::fflush(stdout);
+  std::fprintf(stderr, "  [%d thread%s] %s training step done\n", threads, threads == 1 ? "" : "s",
+               name.c_str());
+}
+
 int workerMain(const Options& o, int threads) {
   Eigen::setNbThreads(1);
   std::printf("info\tomp_max_threads\t%d\n", omp_get_max_threads());
@@ -317,9 +483,15 @@ int workerMain(const Options& o, int threads) {
     std::fflush(stdout);
     dnnl::set_verbose(0);
   }
-  for (const Workload& w : selectedWorkloads(o)) {
+  if (o.inference) {
+    for (const Workload& w : selectedWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) workerCase(o, threads, engine, w, cell);
+    }
+  }
+  for (const Workload& w : selectedTrainWorkloads(o)) {
     if (!runsAt(w, threads)) continue;
-    for (CellKind cell : bench::kCells) workerCase(o, threads, engine, w, cell);
+    for (CellKind cell : bench::kCells) workerTrainCase(o, threads, engine, w, cell);
   }
   return 0;
 }
@@ -332,9 +504,10 @@ struct Timing {
 };
 
 struct Results {
-  std::map<std::string, std::string> info;  // "t<n>.key" or "key"
-  std::map<std::string, Timing> times;      // "impl|case|threads"
-  std::map<std::string, double> diffs;      // "impl|case|threads"
+  std::map<std::string, std::string> info;   // "t<n>.key" or "key"
+  std::map<std::string, Timing> times;       // "impl|case|threads"
+  std::map<std::string, double> diffs;       // "impl|case|threads"
+  std::map<std::string, double> trainDiffs;  // "impl|case|threads": training step, relative
   std::vector<std::string> problems;
 };
 
@@ -381,6 +554,8 @@ int runChild(const std::string& command, const std::string& prefix, Results& r) 
       r.times[key(f[1], f[2], std::stoi(f[3]))] = t;
     } else if (f.size() == 5 && f[0] == "diff") {
       r.diffs[key(f[1], f[2], std::stoi(f[3]))] = std::stod(f[4]);
+    } else if (f.size() == 5 && f[0] == "tdiff") {
+      r.trainDiffs[key(f[1], f[2], std::stoi(f[3]))] = std::stod(f[4]);
     } else if (line.find("_verbose,info,cpu,") != std::string::npos) {
       // oneDNN's verbose header: "<x>_verbose,info,cpu,runtime:OpenMP,nthr:2", "...,isa:..."
       const std::size_t nthr = line.find("nthr:");
@@ -402,7 +577,8 @@ int runChild(const std::string& command, const std::string& prefix, Results& r) 
 void writeData(const Options& o) {
   std::ofstream m(o.dir + "/manifest.json");
   m << "{\n  \"budget_seconds\": " << o.budget << ",\n  \"min_runs\": " << o.minRuns
-    << ",\n  \"max_runs\": " << o.maxRuns << ",\n  \"cases\": [";
+    << ",\n  \"max_runs\": " << o.maxRuns
+    << ",\n  \"inference\": " << (o.inference ? "true" : "false") << ",\n  \"cases\": [";
   bool first = true;
   for (const Workload& w : selectedWorkloads(o)) {
     for (CellKind cell : bench::kCells) {
@@ -413,12 +589,19 @@ void writeData(const Options& o) {
       writeFloats(base + ".recurrent_kernel.bin", d.recurrentKernel.data(),
                   d.recurrentKernel.size());
       writeFloats(base + ".bias.bin", d.bias.data(), d.bias.size());
+      const bool train = o.train && isTrainWorkload(w);
+      if (train) {  // the upstream gradient dY [B, T, H] of the training step, uniform ±1
+        bench::Random rng(bench::caseSeed(cell, w) ^ 0xD7D7D7D7ULL);
+        const std::vector<float> dy = bench::uniformVector(rng, w.batch * w.time * w.units, 1.0);
+        writeFloats(base + ".dy.bin", dy.data(), dy.size());
+      }
       m << (first ? "\n" : ",\n") << "    {\"name\": " << jsonString(name)
         << ", \"workload\": " << jsonString(w.name)
         << ", \"cell\": " << jsonString(bench::cellName(cell)) << ", \"batch\": " << w.batch
         << ", \"time\": " << w.time << ", \"input\": " << w.input << ", \"units\": " << w.units
         << ", \"gates\": " << bench::gateCount(cell) << ", \"bias_rows\": " << bench::biasRows(cell)
-        << ", \"multi_threaded\": " << (w.multiThreaded ? "true" : "false") << "}";
+        << ", \"multi_threaded\": " << (w.multiThreaded ? "true" : "false")
+        << ", \"train\": " << (train ? "true" : "false") << "}";
       first = false;
     }
   }
@@ -480,6 +663,60 @@ void printTables(const Options& o, const Results& r) {
   }
 }
 
+/// The training-step peers: name in the table, implementation key ("<impl>.train" in times).
+constexpr const char* kTrainImpls[] = {"recurrent", "onednn", "torch", "eigen"};
+
+/// Bytes per (sample, step) of a "t<n>.<what>.<case>" info entry (total bytes), NaN if absent.
+double bytesPerStep(const Results& r, const std::string& what, const Workload& w,
+                    const std::string& name, int threads) {
+  auto it = r.info.find("t" + std::to_string(threads) + "." + what + "." + name);
+  if (it == r.info.end()) return kNaN;
+  return std::stod(it->second) / static_cast<double>(w.batch * w.time);
+}
+
+void printTrainTable(const Options& o, const Results& r) {
+  std::cout << "\ntraining step (forward with training + record, backward for dY): median wall "
+               "time per step in microseconds; ratio = other / recurrent (> 1: recurrent is "
+               "faster); B/step = bytes per (sample, step) kept for the backward (recurrent: "
+               "recordedBytes(), oneDNN: workspace); rel|diff| = max over y, dX, dW, dU, db of "
+               "max |diff| / max(1, max |recurrent's|)\n\n";
+  std::cout << std::left << std::setw(20) << "workload (B,T,I,H)" << std::setw(10) << "cell"
+            << std::right << std::setw(4) << "thr" << std::setw(13) << "recurrent" << std::setw(11)
+            << "oneDNN" << std::setw(11) << "PyTorch" << std::setw(11) << "Eigen" << std::setw(10)
+            << "oneDNN/r" << std::setw(10) << "Torch/r" << std::setw(10) << "Eigen/r"
+            << std::setw(9) << "B/step r" << std::setw(9) << "oneDNN"
+            << "   rel|diff| oneDNN/Torch/Eigen\n";
+  for (int threads : o.threads) {
+    for (const Workload& w : selectedTrainWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        auto us = [&](const std::string& impl) {
+          auto it = r.times.find(key(impl + ".train", name, threads));
+          return it == r.times.end() ? kNaN : it->second.medianUs;
+        };
+        auto diff = [&](const char* impl) {
+          auto it = r.trainDiffs.find(key(impl, name, threads));
+          if (it == r.trainDiffs.end()) return std::string("-");
+          std::ostringstream s;
+          s << std::setprecision(2) << it->second;
+          return s.str();
+        };
+        const double rec = us("recurrent");
+        std::cout << std::left << std::setw(20) << workloadLabel(w) << std::setw(10)
+                  << bench::cellName(cell) << std::right << std::setw(4) << threads << std::setw(13)
+                  << fmt(rec) << std::setw(11) << fmt(us("onednn")) << std::setw(11)
+                  << fmt(us("torch")) << std::setw(11) << fmt(us("eigen")) << std::setw(10)
+                  << fmt(us("onednn") / rec, 2) << std::setw(10) << fmt(us("torch") / rec, 2)
+                  << std::setw(10) << fmt(us("eigen") / rec, 2) << std::setw(9)
+                  << fmt(bytesPerStep(r, "recorded_bytes", w, name, threads), 0) << std::setw(9)
+                  << fmt(bytesPerStep(r, "onednn_workspace_bytes", w, name, threads), 0) << "   "
+                  << diff("onednn") << " / " << diff("torch") << " / " << diff("eigen") << "\n";
+      }
+    }
+  }
+}
+
 void writeJson(const Options& o, const Results& r) {
   std::ofstream j(o.json);
   j << "{\n  \"tolerance\": " << kTolerance << ",\n  \"budget_seconds\": " << o.budget
@@ -495,7 +732,7 @@ void writeJson(const Options& o, const Results& r) {
   j << "\n  },\n  \"rows\": [";
   first = true;
   for (int threads : o.threads) {
-    for (const Workload& w : selectedWorkloads(o)) {
+    for (const Workload& w : o.inference ? selectedWorkloads(o) : std::vector<Workload>{}) {
       if (!runsAt(w, threads)) continue;
       for (CellKind cell : bench::kCells) {
         const std::string name = caseName(w, cell);
@@ -512,6 +749,38 @@ void writeJson(const Options& o, const Results& r) {
             << ", \"runs\": " << (t == r.times.end() ? 0 : t->second.runs) << ", \"cpu_per_wall\": "
             << jsonNumber(t == r.times.end() ? kNaN : t->second.cpuPerWall)
             << ", \"max_abs_diff\": " << jsonNumber(d == r.diffs.end() ? kNaN : d->second) << "}";
+        }
+        j << "}";
+        first = false;
+      }
+    }
+  }
+  // The training-step table: per row each peer's time and its largest relative difference from
+  // this library's tensors, and the bytes per (sample, step) kept for the backward.
+  j << "\n  ],\n  \"train_tolerance\": " << kTrainTolerance << ",\n  \"train_rows\": [";
+  first = true;
+  for (int threads : o.threads) {
+    for (const Workload& w : selectedTrainWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        j << (first ? "\n" : ",\n") << "    {\"workload\": " << jsonString(w.name)
+          << ", \"batch\": " << w.batch << ", \"time\": " << w.time << ", \"input\": " << w.input
+          << ", \"units\": " << w.units << ", \"cell\": " << jsonString(bench::cellName(cell))
+          << ", \"threads\": " << threads << ", \"recorded_bytes_per_step\": "
+          << jsonNumber(bytesPerStep(r, "recorded_bytes", w, name, threads))
+          << ", \"onednn_workspace_bytes_per_step\": "
+          << jsonNumber(bytesPerStep(r, "onednn_workspace_bytes", w, name, threads));
+        for (const char* impl : kTrainImpls) {
+          auto t = r.times.find(key(std::string(impl) + ".train", name, threads));
+          auto d = r.trainDiffs.find(key(impl, name, threads));
+          j << ", " << jsonString(impl)
+            << ": {\"median_us\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.medianUs)
+            << ", \"min_us\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.minUs)
+            << ", \"runs\": " << (t == r.times.end() ? 0 : t->second.runs) << ", \"cpu_per_wall\": "
+            << jsonNumber(t == r.times.end() ? kNaN : t->second.cpuPerWall)
+            << ", \"max_rel_diff\": " << jsonNumber(d == r.trainDiffs.end() ? kNaN : d->second)
+            << "}";
         }
         j << "}";
         first = false;
@@ -546,6 +815,8 @@ int driverMain(Options o) {
   std::ostringstream common;
   common << " --dir " << shellQuote(o.dir) << " --budget " << o.budget << " --min-runs "
          << o.minRuns << " --max-runs " << o.maxRuns;
+  if (!o.inference) common << " --train-only";
+  if (!o.train) common << " --no-train";
   if (!o.workloads.empty()) {
     common << " --workloads ";
     for (std::size_t i = 0; i < o.workloads.size(); ++i)
@@ -583,6 +854,28 @@ int driverMain(Options o) {
       }
     }
   };
+  // The training-step tensors a child process wrote (<case>.train.<impl>-t<n>.<tensor>.bin)
+  // against this library's; every workload and cell PyTorch has must be there.
+  auto compareTrain = [&](const char* impl, int threads) {
+    for (const Workload& w : selectedTrainWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        if (r.times.count(key(std::string(impl) + ".train", name, threads)) == 0) {
+          if (cell != CellKind::GRU)  // PyTorch has no reset-before GRU
+            r.problems.push_back(std::string(impl) + " " + std::to_string(threads) +
+                                 ": no training-step time for " + name);
+          continue;
+        }
+        if (r.times.count(key("recurrent.train", name, threads)) == 0) continue;
+        const auto [d, detail] =
+            trainDiff(readTrainTensors(o.dir, name, impl, threads, w, cell),
+                      readTrainTensors(o.dir, name, "recurrent", threads, w, cell));
+        r.trainDiffs[key(impl, name, threads)] = d;
+        r.info["t" + std::to_string(threads) + ".train_diff." + impl + "." + name] = detail;
+      }
+    }
+  };
   if (o.torch) {
     for (int threads : o.threads) {
       const std::string n = std::to_string(threads), prefix = "t" + n + ".";
@@ -599,10 +892,11 @@ int driverMain(Options o) {
       if (r.info[prefix + "torch_threads"] != n)
         r.problems.push_back("PyTorch " + n +
                              ": torch.get_num_threads() = " + r.info[prefix + "torch_threads"]);
-      compareOutputs("torch", threads);
+      if (o.inference) compareOutputs("torch", threads);
+      compareTrain("torch", threads);
     }
   }
-  if (o.ort) {
+  if (o.ort && o.inference) {
     for (int threads : o.threads) {
       const std::string n = std::to_string(threads), prefix = "t" + n + ".";
       std::cout << "== onnxruntime with " << n << " thread(s)\n";
@@ -629,7 +923,7 @@ int driverMain(Options o) {
   for (int threads : o.threads) {
     if (threads == 1 || std::find(o.threads.begin(), o.threads.end(), 1) == o.threads.end())
       continue;
-    for (const Workload& w : selectedWorkloads(o)) {
+    for (const Workload& w : o.inference ? selectedWorkloads(o) : std::vector<Workload>{}) {
       if (!runsAt(w, threads)) continue;
       for (CellKind cell : bench::kCells) {
         const std::string name = caseName(w, cell), base = o.dir + "/" + name;
@@ -643,12 +937,45 @@ int driverMain(Options o) {
       }
     }
   }
+  // The same for the training step (within the relative tolerance).
+  for (int threads : o.threads) {
+    if (threads == 1 || std::find(o.threads.begin(), o.threads.end(), 1) == o.threads.end())
+      continue;
+    for (const Workload& w : selectedTrainWorkloads(o)) {
+      if (!runsAt(w, threads)) continue;
+      for (CellKind cell : bench::kCells) {
+        const std::string name = caseName(w, cell);
+        if (r.times.count(key("recurrent.train", name, threads)) == 0 ||
+            r.times.count(key("recurrent.train", name, 1)) == 0)
+          continue;
+        const auto [d, detail] =
+            trainDiff(readTrainTensors(o.dir, name, "recurrent", threads, w, cell),
+                      readTrainTensors(o.dir, name, "recurrent", 1, w, cell));
+        r.trainDiffs[key("recurrent", name, threads)] = d;
+        r.info["t" + std::to_string(threads) + ".train_diff.recurrent." + name] = detail;
+      }
+    }
+  }
   for (const auto& [k, d] : r.diffs)
     if (!(d <= kTolerance))
       r.problems.push_back(k + ": max |diff| " + std::to_string(d) + " > 1e-4");
+  for (const auto& [k, d] : r.trainDiffs)
+    if (!(d <= kTrainTolerance))
+      r.problems.push_back(k + ": training step, max |diff| / max(1, max |ref|) " +
+                           std::to_string(d) + " > 1e-3");
+  // Every training case must have been measured in this process's peers.
+  for (int threads : o.threads)
+    for (const Workload& w : selectedTrainWorkloads(o))
+      for (CellKind cell : bench::kCells)
+        for (const char* impl : {"recurrent", "onednn", "eigen"})
+          if (runsAt(w, threads) &&
+              r.times.count(key(std::string(impl) + ".train", caseName(w, cell), threads)) == 0)
+            r.problems.push_back(std::string(impl) + " " + std::to_string(threads) +
+                                 ": no training-step time for " + caseName(w, cell));
 
   r.info["loadavg_end"] = loadAverage();
-  printTables(o, r);
+  if (o.inference) printTables(o, r);
+  if (o.train) printTrainTable(o, r);
   std::cout << "\n";
   for (const auto& [k, v] : r.info) std::cout << k << ": " << v << "\n";
   if (!o.json.empty()) {
@@ -699,6 +1026,10 @@ Options parse(int argc, char** argv, int& threadsOut) {
       o.node = need(i);
     } else if (a == "--ort-script") {
       o.ortScript = need(i);
+    } else if (a == "--no-train") {
+      o.train = false;
+    } else if (a == "--train-only") {
+      o.inference = false;
     } else if (a == "--json") {
       o.json = need(i);
     } else if (a == "--dir") {
@@ -712,6 +1043,7 @@ Options parse(int argc, char** argv, int& threadsOut) {
       std::cout << "usage: side_by_side [--threads 1,2] [--workloads W1,...] [--budget S] "
                    "[--min-runs N] [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] "
                    "[--no-torch] [--node PATH] [--ort-script PATH] [--no-ort] "
+                   "[--no-train | --train-only] "
                    "[--json FILE] [--dir DIR] [--keep] [--quick]\n";
       std::exit(0);
     } else {
@@ -731,6 +1063,8 @@ int main(int argc, char** argv) {
       if (o.dir.empty()) throw std::runtime_error("--worker needs --dir");
       return workerMain(o, threads);
     }
+    if (!o.inference && !o.train)
+      throw std::runtime_error("--no-train and --train-only leave nothing to run");
     return driverMain(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "side_by_side: %s\n", e.what());

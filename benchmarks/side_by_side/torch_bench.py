@@ -11,6 +11,16 @@ torch.set_num_threads(--threads), batch_first, and writes:
     `time torch <case> <threads> <median_us> <min_us> <runs> <cpu_per_wall>`.
 Timing: wall clock per call, warm-up (>= 2 calls and >= 0.1 s), then N calls with
 N = clamp(budget / time of one call, min_runs, max_runs) from the manifest; median.
+(Inference only when the manifest says "inference": true.)
+
+Training step, for the cases the manifest marks "train" (the module in train mode, no dropout):
+x.requires_grad_(), `out, _ = rnn(x)`, `out.backward(dY)` with dY from <case>.dy.bin; timed: the
+gradients set to None (`zero_grad(set_to_none=True)`, x.grad = None: each step allocates fresh
+ones, as a training loop does) + forward + backward. Writes <case>.train.torch-t<threads>.<tensor>.bin
+in TF.js layout (side_by_side compares them): y [B, T, H], dx [B, T, I], dkernel [I, G·H],
+drecurrent_kernel [H, G·H], dbias [G·H] (reset-after GRU: [2, 3H]); for LSTM and RNN, whose two
+biases b_ih + b_hh enter as their sum, dbias is b_ih's gradient, checked here to equal b_hh's
+(exit status 4 if not); and `time torch.train <case> ...`.
 
 It also checks which BLAS PyTorch uses: the file defining the sgemm_ that libtorch_cpu binds to
 (dlsym + dladdr), the BLAS libraries mapped (/proc/self/maps), and the GFLOP/s of a 1024x512x2048
@@ -137,6 +147,65 @@ def build(case, directory):
     return module
 
 
+def reorder_gru(m, h):
+    """[.., 3H] gate blocks z, r, h <-> r, z, n (the swap of the first two is its own inverse)."""
+    return torch.cat([m[..., h:2 * h], m[..., :h], m[..., 2 * h:]], dim=-1)
+
+
+def train_tensors(case, module, x, dy):
+    """One training step's tensors in TF.js layout (see the module docstring)."""
+    h = case["units"]
+    module.zero_grad(set_to_none=True)
+    x.grad = None
+    out, _ = module(x)
+    out.backward(dy)
+    g_ih, g_hh = module.weight_ih_l0.grad, module.weight_hh_l0.grad
+    gb_ih, gb_hh = module.bias_ih_l0.grad, module.bias_hh_l0.grad
+    if case["cell"] == "GRU-ra":  # rows r, z, n -> TF.js z, r, h; bias rows input, recurrent
+        kernel, recurrent = reorder_gru(g_ih.T, h), reorder_gru(g_hh.T, h)
+        bias = torch.stack([reorder_gru(gb_ih, h), reorder_gru(gb_hh, h)])
+        bias_gap = 0.0  # both rows are compared
+    else:  # LSTM (i, f, g, o = TF.js i, f, c, o) and RNN: one TF.js bias, b_ih + b_hh
+        kernel, recurrent, bias = g_ih.T, g_hh.T, gb_ih
+        bias_gap = float((gb_ih - gb_hh).abs().max())
+    tensors = {"y": out.detach(), "dx": x.grad, "dkernel": kernel, "drecurrent_kernel": recurrent,
+               "dbias": bias}
+    return tensors, bias_gap
+
+
+def run_train(case, module, args, manifest):
+    name = case["name"]
+    b, t, i, h = case["batch"], case["time"], case["input"], case["units"]
+    x = load(args.dir, name, "x", b * t * i).reshape(b, t, i).clone().requires_grad_()
+    dy = load(args.dir, name, "dy", b * t * h).reshape(b, t, h)
+    module.train()
+    tensors, bias_gap = train_tensors(case, module, x, dy)
+    for what, tensor in tensors.items():
+        tensor.detach().contiguous().numpy().astype("<f4").tofile(
+            os.path.join(args.dir, f"{name}.train.torch-t{args.threads}.{what}.bin"))
+    # b_ih and b_hh enter as their sum: equal gradients (up to the order of the sums over B·T,
+    # which autograd may take differently for the two); within the runner's relative tolerance.
+    bias_gap /= max(1.0, float(tensors["dbias"].abs().max()))
+    info(f"torch_bias_grad_gap.{name}", f"{bias_gap:.3g}")
+    if bias_gap > 1e-3:
+        print(f"torch_bench: {name}: the gradients of b_ih and b_hh differ by {bias_gap}",
+              file=sys.stderr)
+        sys.exit(4)
+
+    def step():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = module(x)
+        out.backward(dy)
+
+    med, best, runs, util = measure(step, manifest["budget_seconds"], manifest["min_runs"],
+                                    manifest["max_runs"])
+    print(f"time\ttorch.train\t{name}\t{args.threads}\t{med * 1e6:.3f}\t{best * 1e6:.3f}\t{runs}"
+          f"\t{util:.2f}", flush=True)
+    print(f"  [{args.threads} thread{'s' if args.threads != 1 else ''}] {name} training step done "
+          "(PyTorch)", file=sys.stderr, flush=True)
+
+
 def cpu_seconds():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -182,7 +251,7 @@ def main():
     with open(os.path.join(args.dir, "manifest.json")) as f:
         manifest = json.load(f)
     ops_reported = False
-    for case in manifest["cases"]:
+    for case in manifest["cases"] if manifest.get("inference", True) else []:
         if args.threads != 1 and not case["multi_threaded"]:
             continue
         module = build(case, args.dir)
@@ -206,6 +275,22 @@ def main():
               f"\t{util:.2f}", flush=True)
         print(f"  [{args.threads} thread{'s' if args.threads != 1 else ''}] {name} done (PyTorch)",
               file=sys.stderr, flush=True)
+    train_ops_reported = False
+    for case in manifest["cases"]:
+        if not case.get("train") or (args.threads != 1 and not case["multi_threaded"]):
+            continue
+        module = build(case, args.dir)
+        if module is None:
+            continue
+        if not train_ops_reported:  # which ATen ops the training step runs
+            b, t, i, h = case["batch"], case["time"], case["input"], case["units"]
+            x = load(args.dir, case["name"], "x", b * t * i).reshape(b, t, i).requires_grad_()
+            with torch.autograd.profiler.profile() as prof:
+                module.train()
+                module(x)[0].sum().backward()
+            info("torch_train_ops", " ".join(sorted({e.key for e in prof.key_averages()})))
+            train_ops_reported = True
+        run_train(case, module, args, manifest)
     info("torch_threads_end", torch.get_num_threads())
 
 

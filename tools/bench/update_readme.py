@@ -4,10 +4,15 @@
     python3 tools/bench/update_readme.py --results build/bench/side_by_side.json \
         --streaming build/bench/streaming.json --build-dir build/bench [--readme README.md] [--print]
 
-Rewrites only what lies between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->`. When the
-markers are missing they are added: into the body of an existing "## Performance" section, else as
-a new "## Performance" section before "## Documentation" (or at the end). Python 3 standard
-library only. The machine facts come from lscpu, /etc/os-release and the build's CMakeCache.txt.
+Rewrites only what lies between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->`, and the
+training-step table (the results' "train_rows") between `<!-- perf-train:begin -->` and
+`<!-- perf-train:end -->`. When the first markers are missing they are added: into the body of an
+existing "## Performance" section, else as a new "## Performance" section before
+"## Documentation" (or at the end); missing training markers go right after
+`<!-- perf-table:end -->`. Results without training rows (side_by_side --no-train) leave the
+training block as it is, results without inference rows (--train-only) the other one. Python 3
+standard library only. The machine facts come from lscpu, /etc/os-release and the build's
+CMakeCache.txt.
 """
 import argparse
 import datetime
@@ -19,6 +24,8 @@ import sys
 
 BEGIN = "<!-- perf-table:begin -->"
 END = "<!-- perf-table:end -->"
+TRAIN_BEGIN = "<!-- perf-train:begin -->"
+TRAIN_END = "<!-- perf-train:end -->"
 CELLS = {
     "LSTM": "LSTM",
     "GRU": "GRU (reset before, TF.js)",
@@ -254,6 +261,92 @@ def render(results, build_dir, streaming=None):
     return "\n".join(lines) + "\n"
 
 
+def per_step(v):
+    return "–" if v is None else f"{v:,.0f}"
+
+
+def render_train(results):
+    """The training-step table: forward (training, recording) + backward, this library against
+    oneDNN and PyTorch autograd, or None when the results have no training rows."""
+    rows = results.get("train_rows") or []
+    if not rows:
+        return None
+    info = results.get("info", {})
+    by_impl = {}
+    for k, v in info.items():
+        if ".onednn_train_impl." in k:
+            cell = k.split(".onednn_train_impl.", 1)[1].split("-", 1)[1]
+            by_impl.setdefault(v, set()).add(CELLS.get(cell, cell))
+    impl_text = "; ".join(f"`{i}` for {', '.join(sorted(by_impl[i]))}" for i in sorted(by_impl))
+    formats = sorted({v for k, v in info.items() if ".onednn_train_weights." in k})
+    diffs = {}
+    for row in rows:
+        for impl in ("onednn", "torch", "eigen", "recurrent"):
+            d = (row.get(impl) or {}).get("max_rel_diff")
+            if d is not None:
+                diffs[impl] = max(diffs.get(impl, 0.0), d)
+    have_eigen = any(median_of(r, "eigen") is not None for r in rows)
+    lines = []
+    add = lines.append
+    add("Training step: one layer's training forward (full output sequence, zero initial state, no "
+        "dropout; this library: `call` with `training` and `record`) and its backward for an "
+        "upstream gradient dY [B, T, H] (uniform ±1, the same for every implementation), giving dX "
+        "and the gradients of the kernel, the recurrent kernel and the bias; workloads W2–W4, "
+        "float32, the same machine, build, timing method (median of N timed steps) and threads as "
+        "above. This library: `backward` into reused `RNNGradients`. "
+        f"**oneDNN**: `forward_training` + `lstm_backward` / `gru_backward` / `lbr_gru_backward` / "
+        f"`vanilla_rnn_backward` with the forward's workspace; implementations (forward / backward) "
+        f"{impl_text or '?'}; weights reordered once, outside the timed region, to the layouts each "
+        f"primitive asked for ({', '.join(f'`{x}`' for x in formats) or '?'}); timed: zeroing the "
+        "weight gradients (oneDNN accumulates into them) + forward `execute` + backward `execute` + "
+        "`stream::wait`. **PyTorch** autograd: `x.requires_grad_()`, `out, _ = rnn(x)`, "
+        "`out.backward(dY)` in train mode; timed: `zero_grad(set_to_none=True)` + forward + "
+        "backward (no reset-before GRU: –)."
+        + (" Eigen: the baseline above with a hand-written BPTT in Eigen GEMMs." if have_eigen else ""))
+    add("")
+    add(f"Agreement: every peer's output sequence, dX and weight gradients, mapped to TF.js layout, "
+        f"against this library's, as max |diff| / max(1, max |ours|) per tensor; largest: oneDNN "
+        f"{diffs.get('onednn', float('nan')):.1e}, PyTorch {diffs.get('torch', float('nan')):.1e}"
+        + (f", Eigen {diffs.get('eigen', float('nan')):.1e}" if have_eigen else "")
+        + (f", this library with 2 threads against 1 {diffs['recurrent']:.1e}"
+           if "recurrent" in diffs else "")
+        + f" (limit {results.get('train_tolerance', 1e-3):g}). Bytes per (sample, step) kept for the "
+        "backward: this library's `recordedBytes()` (its inputs included) and oneDNN's workspace "
+        "(`workspace_desc().get_size()`, the inputs not included: the backward reads the caller's "
+        "x), each / (B·T).")
+    add("")
+    add("Ratios are other / recurrent: **> 1 means this library is faster**.")
+    add("")
+    head = ("| workload (B, T, I, H) | cell | threads | recurrent µs | oneDNN µs | PyTorch µs | "
+            + ("Eigen µs | " if have_eigen else "") + "oneDNN / rec. | PyTorch / rec. | "
+            + ("Eigen / rec. | " if have_eigen else "")
+            + "recorded B / (sample·step) | oneDNN workspace B / (sample·step) |")
+    add(head)
+    add("|---|---|" + "--:|" * (head.count("|") - 3))
+    for row in rows:
+        rec = median_of(row, "recurrent")
+        one, tor, eig = (median_of(row, k) for k in ("onednn", "torch", "eigen"))
+        add(f"| {row['workload']} ({row['batch']}, {row['time']}, {row['input']}, {row['units']}) "
+            f"| {CELLS.get(row['cell'], row['cell'])} | {row['threads']} | {us(rec)} | {us(one)} | "
+            f"{us(tor)} | " + (f"{us(eig)} | " if have_eigen else "")
+            + f"{ratio(one, rec)} | {ratio(tor, rec)} | "
+            + (f"{ratio(eig, rec)} | " if have_eigen else "")
+            + f"{per_step(row.get('recorded_bytes_per_step'))} | "
+            f"{per_step(row.get('onednn_workspace_bytes_per_step'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_train(readme_text, body):
+    """Puts `body` between the training markers (added after the perf-table block if missing)."""
+    block = f"{TRAIN_BEGIN}\n{body}{TRAIN_END}"
+    if TRAIN_BEGIN in readme_text and TRAIN_END in readme_text:
+        start = readme_text.index(TRAIN_BEGIN)
+        end = readme_text.index(TRAIN_END, start) + len(TRAIN_END)
+        return readme_text[:start] + block + readme_text[end:]
+    at = readme_text.index(END) + len(END)  # rewrite() has put the perf-table block in
+    return readme_text[:at] + "\n\n" + block + readme_text[at:]
+
+
 def rewrite(readme_text, body):
     block = f"{BEGIN}\n{body}{END}"
     if BEGIN in readme_text and END in readme_text:
@@ -286,13 +379,19 @@ def main():
     if args.streaming:
         with open(args.streaming) as f:
             streaming = json.load(f)
-    body = render(results, args.build_dir, streaming)
+    # Results without inference rows (side_by_side --train-only) leave the perf-table block alone.
+    body = render(results, args.build_dir, streaming) if results.get("rows") else None
+    train_body = render_train(results)
     if args.print:
-        sys.stdout.write(body)
+        sys.stdout.write((body or "") + ("\n" + train_body if train_body else ""))
         return
     with open(args.readme, encoding="utf-8") as f:
         text = f.read()
-    new = rewrite(text, body)
+    new = rewrite(text, body) if body else text
+    if train_body and END not in new:
+        new = rewrite(new, "")  # the training block goes after the (here empty) perf-table block
+    if train_body:
+        new = rewrite_train(new, train_body)
     with open(args.readme, "w", encoding="utf-8") as f:
         f.write(new)
     print(f"update_readme: {args.readme} performance section regenerated "
