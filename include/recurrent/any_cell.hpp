@@ -8,6 +8,7 @@
 
 #include <recurrent/rnn_cell.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -62,6 +63,37 @@ class AnyCell {
     self_->step(Dropout, xProj, prev, next);
   }
 
+  void setThreadTeam(detail::ThreadTeam* team) { self_->setThreadTeam(team); }
+
+  // Training: the wrapped cell's, or a ValueError naming it when it cannot be differentiated.
+  Index recordWidth() const { return self_->recordWidth(); }
+  Index recurrentGradWidth() const { return self_->recurrentGradWidth(); }
+  std::uint64_t weightsVersion() const { return self_->weightsVersion(); }
+  void prepareBackward(Index batch) { self_->prepareBackward(batch); }
+  void setDropoutMasks(const MatrixView<Scalar>& input, const MatrixView<Scalar>& recurrent) {
+    self_->setDropoutMasks(input, recurrent);
+  }
+  template <bool Dropout>
+  void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                  Rows<Scalar> record) {
+    self_->stepRecord(Dropout, xProj, prev, next, record);
+  }
+  template <bool Dropout>
+  void stepBackward(const ConstRows<Scalar>& record, const ConstRows<Scalar>& prev,
+                    const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev, Rows<Scalar> dProj,
+                    Rows<Scalar> dRec) {
+    self_->stepBackward(Dropout, record, prev, dNext, dPrev, dProj, dRec);
+  }
+  void inputGradients(const ConstRows<Scalar>& dProj, Rows<Scalar> dx, Index batch,
+                      bool accumulate) {
+    self_->inputGradients(dProj, dx, batch, accumulate);
+  }
+  void weightGradients(const ConstRows<Scalar>& x, const ConstRows<Scalar>& dProj,
+                       const ConstRows<Scalar>& states, const ConstRows<Scalar>& records,
+                       const ConstRows<Scalar>& dRec, Index batch, FlatTensor<Scalar>* grads) {
+    self_->weightGradients(x, dProj, states, records, dRec, batch, grads);
+  }
+
   /// The wrapped cell, or nullptr if it is not a `Cell`.
   template <class Cell>
   Cell* target() {
@@ -89,6 +121,21 @@ class AnyCell {
     virtual bool dropoutActive() const = 0;
     virtual void projectInputs(bool, const ConstRows<Scalar>&, Rows<Scalar>, Index) = 0;
     virtual void step(bool, const ConstRows<Scalar>&, const ConstRows<Scalar>&, Rows<Scalar>) = 0;
+    virtual void setThreadTeam(detail::ThreadTeam*) = 0;
+    virtual Index recordWidth() const = 0;
+    virtual Index recurrentGradWidth() const = 0;
+    virtual std::uint64_t weightsVersion() const = 0;
+    virtual void prepareBackward(Index) = 0;
+    virtual void setDropoutMasks(const MatrixView<Scalar>&, const MatrixView<Scalar>&) = 0;
+    virtual void stepRecord(bool, const ConstRows<Scalar>&, const ConstRows<Scalar>&, Rows<Scalar>,
+                            Rows<Scalar>) = 0;
+    virtual void stepBackward(bool, const ConstRows<Scalar>&, const ConstRows<Scalar>&,
+                              const ConstRows<Scalar>&, Rows<Scalar>, Rows<Scalar>,
+                              Rows<Scalar>) = 0;
+    virtual void inputGradients(const ConstRows<Scalar>&, Rows<Scalar>, Index, bool) = 0;
+    virtual void weightGradients(const ConstRows<Scalar>&, const ConstRows<Scalar>&,
+                                 const ConstRows<Scalar>&, const ConstRows<Scalar>&,
+                                 const ConstRows<Scalar>&, Index, FlatTensor<Scalar>*) = 0;
   };
   template <class Cell>
   struct Model final : Concept {
@@ -118,6 +165,79 @@ class AnyCell {
               Rows<Scalar> n) override {
       if (d) return cell.template step<true>(x, p, n);
       cell.template step<false>(x, p, n);
+    }
+    void setThreadTeam(detail::ThreadTeam* team) override { detail::shareThreadTeam(cell, team); }
+
+    static constexpr bool kDifferentiable = is_differentiable_cell<Cell>;
+    [[noreturn]] void notDifferentiable(const char* method) const {
+      detail::raise<ValueError>(
+          detail::where(cell.className(), cell.name(), method),
+          "this cell cannot be differentiated: it has no backward members (recordWidth, "
+          "stepRecord, stepBackward, inputGradients, weightGradients: see rnn_cell.hpp)");
+    }
+    Index recordWidth() const override {
+      if constexpr (kDifferentiable) return cell.recordWidth();
+      return 0;
+    }
+    Index recurrentGradWidth() const override {
+      if constexpr (kDifferentiable) return cell.recurrentGradWidth();
+      return 0;
+    }
+    std::uint64_t weightsVersion() const override {
+      if constexpr (kDifferentiable) return cell.weightsVersion();
+      return 0;
+    }
+    void prepareBackward(Index b) override {
+      if constexpr (kDifferentiable) {
+        cell.prepareBackward(b);
+      } else {
+        (void)b;
+        notDifferentiable("backward");
+      }
+    }
+    void setDropoutMasks(const MatrixView<Scalar>& in, const MatrixView<Scalar>& rec) override {
+      if constexpr (detail::HasSetDropoutMasks<Cell>::value) {
+        cell.setDropoutMasks(in, rec);
+      } else {
+        (void)in, (void)rec;
+        detail::raise<ValueError>(detail::where(cell.className(), cell.name(), "setDropoutMasks"),
+                                  "this cell takes no explicit dropout masks");
+      }
+    }
+    void stepRecord(bool d, const ConstRows<Scalar>& x, const ConstRows<Scalar>& p, Rows<Scalar> n,
+                    Rows<Scalar> r) override {
+      if constexpr (kDifferentiable) {
+        if (d) return cell.template stepRecord<true>(x, p, n, r);
+        cell.template stepRecord<false>(x, p, n, r);
+      } else {
+        (void)d, (void)x, (void)p, (void)n, (void)r;
+      }
+    }
+    void stepBackward(bool d, const ConstRows<Scalar>& r, const ConstRows<Scalar>& p,
+                      const ConstRows<Scalar>& dn, Rows<Scalar> dp, Rows<Scalar> dx,
+                      Rows<Scalar> dr) override {
+      if constexpr (kDifferentiable) {
+        if (d) return cell.template stepBackward<true>(r, p, dn, dp, dx, dr);
+        cell.template stepBackward<false>(r, p, dn, dp, dx, dr);
+      } else {
+        (void)d, (void)r, (void)p, (void)dn, (void)dp, (void)dx, (void)dr;
+      }
+    }
+    void inputGradients(const ConstRows<Scalar>& dp, Rows<Scalar> dx, Index b, bool a) override {
+      if constexpr (kDifferentiable) {
+        cell.inputGradients(dp, dx, b, a);
+      } else {
+        (void)dp, (void)dx, (void)b, (void)a;
+      }
+    }
+    void weightGradients(const ConstRows<Scalar>& x, const ConstRows<Scalar>& dp,
+                         const ConstRows<Scalar>& st, const ConstRows<Scalar>& rec,
+                         const ConstRows<Scalar>& dr, Index b, FlatTensor<Scalar>* g) override {
+      if constexpr (kDifferentiable) {
+        cell.weightGradients(x, dp, st, rec, dr, b, g);
+      } else {
+        (void)x, (void)dp, (void)st, (void)rec, (void)dr, (void)b, (void)g;
+      }
     }
     Cell cell;
   };

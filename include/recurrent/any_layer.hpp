@@ -19,12 +19,30 @@
 
 namespace recurrent {
 
+/// One cell's explicit dropout masks, as tensors (see `CellDropoutMasks`).
+template <class Scalar>
+struct LayerDropoutMasks {
+  Index cell = 0;
+  std::optional<FlatTensor<Scalar>> input;      ///< `[batch, features of the cell]`
+  std::optional<FlatTensor<Scalar>> recurrent;  ///< `[batch, units]`
+};
+
 /// Per-call arguments of `AnyLayer::apply`, as tensors.
 template <class Scalar>
 struct LayerCallArgs {
   std::optional<FlatTensor<Scalar>> mask;        ///< `[batch, time]`, non-zero = keep
   std::vector<FlatTensor<Scalar>> initialState;  ///< TF.js state order
   bool training = false;
+  bool record = false;  ///< keep what `backward` needs (see `CallArgs::record`)
+  std::vector<LayerDropoutMasks<Scalar>> dropoutMasks;  ///< see `CallArgs::dropoutMasks`
+};
+
+/// What `AnyLayer::backward` returns: ∂L/∂inputs, ∂L/∂(initial states), ∂L/∂(each weight).
+template <class Scalar>
+struct LayerGradients {
+  FlatTensor<Scalar> inputs;                     ///< `[batch, time, features]`
+  std::vector<FlatTensor<Scalar>> initialState;  ///< TF.js state order
+  std::vector<FlatTensor<Scalar>> weights;       ///< `getWeights()` order and shapes
 };
 
 namespace detail {
@@ -32,6 +50,11 @@ template <class T>
 struct IsBidirectional : std::false_type {};
 template <class L>
 struct IsBidirectional<Bidirectional<L>> : std::true_type {};
+/// True when `RNN`/`Bidirectional` layer `L`'s cell can be differentiated.
+template <class L>
+struct LayerDifferentiable : std::bool_constant<is_differentiable_cell<typename L::CellType>> {};
+template <class L>
+struct LayerDifferentiable<Bidirectional<L>> : LayerDifferentiable<L> {};
 }  // namespace detail
 
 /// Type-erased layer (`RNN<Cell>`, `SimpleRNN`, `GRU`, `LSTM`, `Bidirectional<...>`).
@@ -75,8 +98,35 @@ class AnyLayer {
       checkData(who, "initialState[" + std::to_string(i) + "]", s);
       call.initialState.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
     }
+    call.record = args.record;
+    for (const auto& m : args.dropoutMasks) {
+      CellDropoutMasks<Scalar> c;
+      c.cell = m.cell;
+      auto view = [&](const std::optional<FlatTensor<Scalar>>& t, const char* what) {
+        if (!t) return MatrixView<Scalar>();
+        if (t->rank() != 2)
+          detail::raise<ShapeError>(who, std::string("dropoutMasks ") + what +
+                                             ": expected rank 2, got shape " +
+                                             detail::shapeString(t->shape));
+        checkData(who, std::string("dropoutMasks ") + what, *t);
+        return MatrixView<Scalar>(t->data.data(), t->shape[0], t->shape[1]);
+      };
+      c.input = view(m.input, "input");
+      c.recurrent = view(m.recurrent, "recurrent");
+      call.dropoutMasks.push_back(c);
+    }
     SequenceView<Scalar> x(inputs.data.data(), inputs.shape[0], inputs.shape[1], inputs.shape[2]);
     return self_->apply(x, call);
+  }
+
+  /// Backpropagation through the last (recorded) `apply`: `dOutputs` holds ∂L/∂(each output
+  /// it returned), in its order and shapes (an empty tensor, no shape, = zeros).
+  /// @throws StateError, ShapeError as `RNN::backward`.
+  void backward(const std::vector<FlatTensor<Scalar>>& dOutputs, LayerGradients<Scalar>& out) {
+    const std::string who = detail::where(className_, name(), "backward");
+    for (std::size_t i = 0; i < dOutputs.size(); ++i)
+      checkData(who, "dOutputs[" + std::to_string(i) + "]", dOutputs[i]);
+    self_->backward(who, dOutputs, out);
   }
 
   /// Builds for an input shape `[batch, time, features]`.
@@ -141,6 +191,8 @@ class AnyLayer {
     virtual std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>&) const = 0;
     virtual const std::string& name() const = 0;
     virtual bool stateful() const = 0;
+    virtual void backward(const std::string&, const std::vector<FlatTensor<Scalar>>&,
+                          LayerGradients<Scalar>&) = 0;
   };
   template <class Layer>
   struct Model final : Concept {
@@ -178,8 +230,90 @@ class AnyLayer {
     const std::string& name() const override { return layer.name(); }
     bool stateful() const override { return layer.stateful(); }
 
+    void backward(const std::string& who, const std::vector<FlatTensor<Scalar>>& d,
+                  LayerGradients<Scalar>& out) override {
+      if constexpr (!detail::LayerDifferentiable<Layer>::value) {
+        (void)d, (void)out;
+        detail::raise<ValueError>(who,
+                                  "the layer's cell cannot be differentiated (it has no "
+                                  "backward members: see rnn_cell.hpp)");
+      } else {
+        backwardImpl(who, d, out);
+      }
+    }
+    void backwardImpl(const std::string& who, const std::vector<FlatTensor<Scalar>>& d,
+                      LayerGradients<Scalar>& out) {
+      constexpr bool bidirectional = detail::IsBidirectional<Layer>::value;
+      std::size_t outputs = 1;
+      if constexpr (bidirectional) {
+        if (layer.mergeMode() == MergeMode::None) outputs = 2;
+      }
+      const std::size_t states = layer.returnState() ? result.states.size() : 0;
+      if (d.size() != outputs + states)
+        detail::raise<ShapeError>(who, "dOutputs: expected " + std::to_string(outputs + states) +
+                                           " gradient(s), one per output, got " +
+                                           std::to_string(d.size()));
+      auto seq = [&](const FlatTensor<Scalar>& t, const char* what) {
+        if (t.shape.empty()) return SequenceView<Scalar>();
+        if (t.rank() != 3)
+          detail::raise<ShapeError>(who, std::string(what) + ": expected rank 3, got shape " +
+                                             detail::shapeString(t.shape));
+        return SequenceView<Scalar>(t.data.data(), t.shape[0], t.shape[1], t.shape[2]);
+      };
+      auto mat = [&](const FlatTensor<Scalar>& t, const char* what) {
+        if (t.shape.empty()) return MatrixView<Scalar>();
+        if (t.rank() != 2)
+          detail::raise<ShapeError>(who, std::string(what) + ": expected rank 2, got shape " +
+                                             detail::shapeString(t.shape));
+        return MatrixView<Scalar>(t.data.data(), t.shape[0], t.shape[1]);
+      };
+      std::vector<MatrixView<Scalar>> dStates;
+      bool anyState = false;
+      for (std::size_t i = 0; i < states; ++i) anyState = anyState || !d[outputs + i].shape.empty();
+      if (anyState) {
+        for (std::size_t i = 0; i < states; ++i) {
+          const auto& t = d[outputs + i];
+          if (t.shape.empty()) {  // zeros for a state without a gradient
+            zeros_.resize(i + 1);
+            zeros_[i] = Matrix<Scalar>::Zero(result.states[i].rows(), result.states[i].cols());
+            dStates.emplace_back(zeros_[i].data(), zeros_[i].rows(), zeros_[i].cols());
+          } else {
+            dStates.push_back(mat(t, "dOutputs (state)"));
+          }
+        }
+      }
+      const bool sequences = layer.returnSequences();
+      if constexpr (bidirectional) {
+        BidirectionalOutputGradients<Scalar> up;
+        if (sequences) {
+          up.sequence = seq(d[0], "dOutputs[0]");
+          if (outputs == 2) up.backwardSequence = seq(d[1], "dOutputs[1]");
+        } else {
+          up.lastOutput = mat(d[0], "dOutputs[0]");
+          if (outputs == 2) up.backwardLastOutput = mat(d[1], "dOutputs[1]");
+        }
+        up.states = dStates;
+        layer.backward(up, grads);
+      } else {
+        RNNOutputGradients<Scalar> up;
+        if (sequences) {
+          up.sequence = seq(d[0], "dOutputs[0]");
+        } else {
+          up.lastOutput = mat(d[0], "dOutputs[0]");
+        }
+        up.states = dStates;
+        layer.backward(up, grads);
+      }
+      out.inputs = FlatTensor<Scalar>(grads.inputs);
+      out.initialState.clear();
+      for (const auto& s : grads.initialState) out.initialState.emplace_back(s);
+      out.weights = grads.weights;
+    }
+
     Layer layer;
     typename Layer::Result result;
+    RNNGradients<Scalar> grads;
+    std::vector<Matrix<Scalar>> zeros_;
   };
 
   std::unique_ptr<Concept> self_;

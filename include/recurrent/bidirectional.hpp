@@ -8,6 +8,7 @@
 #include <recurrent/detail/checks.hpp>
 #include <recurrent/rnn_layer.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,17 @@ struct BidirectionalResult {
   std::vector<Matrix<Scalar>> states;  ///< forward states, then backward states
 };
 
+/// The upstream gradients of `Bidirectional::backward`: ∂L/∂(each output of the recorded call),
+/// in the shapes `call` returned them; any may be left empty (= zeros).
+template <class Scalar>
+struct BidirectionalOutputGradients {
+  SequenceView<Scalar> sequence;           ///< merged sequence (returnSequences)
+  MatrixView<Scalar> lastOutput;           ///< merged last output
+  SequenceView<Scalar> backwardSequence;   ///< MergeMode::None only
+  MatrixView<Scalar> backwardLastOutput;   ///< MergeMode::None only
+  std::vector<MatrixView<Scalar>> states;  ///< forward states, then backward states
+};
+
 /**
  * @brief Bidirectional wrapper (TF.js `Bidirectional`) around `RNN<Cell>` or any layer type
  *        derived from it (`SimpleRNN`, `GRU`, `LSTM`).
@@ -90,6 +102,22 @@ class Bidirectional {
     return out;
   }
   void call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, Result& out);
+
+  /// Backpropagation through both directions of the last (recorded) call: the merge's
+  /// derivative (concat splits, sum/ave pass on (halved), mul multiplies by the other side),
+  /// then each layer's `backward`. ∂L/∂x is the sum of both; initial states and weights are
+  /// forward then backward. See `RNN::backward`.
+  void backward(const BidirectionalOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
+                const BackwardArgs& args = {});
+  RNNGradients<Scalar> backward(const BidirectionalOutputGradients<Scalar>& dOutputs) {
+    RNNGradients<Scalar> out;
+    backward(dOutputs, out);
+    return out;
+  }
+  bool recorded() const { return forward_.recorded() && backward_.recorded(); }
+  std::size_t recordedBytes() const { return forward_.recordedBytes() + backward_.recordedBytes(); }
+  /// Forward cells then backward cells (the numbering of `CallArgs::dropoutMasks`).
+  Index cellCount() const { return forward_.cellCount() + backward_.cellCount(); }
 
   void build(Index inputDim) {
     forward_.build(inputDim);
@@ -155,8 +183,8 @@ class Bidirectional {
       detail::raise<ValueError>(
           where(method),
           "When passing `initialState` to a Bidrectional RNN, the state should be "
-          "an Array containing the states of the underlying RNNs (an even count: "
-          "forward then backward), got " +
+          "an Array containing the states of the underlying RNNs. Expected an even "
+          "count (forward then backward), got " +
               std::to_string(states.size()));
     const auto half = static_cast<std::ptrdiff_t>(states.size() / 2);
     return {{states.begin(), states.begin() + half}, {states.begin() + half, states.end()}};
@@ -168,6 +196,10 @@ class Bidirectional {
   BidirectionalArgs args_;
   std::string name_;
   RNNResult<Scalar> fw_, bw_;
+  // backward workspace: each direction's upstream and gradients
+  Sequence<Scalar> dFwSeq_, dBwSeq_;
+  Matrix<Scalar> dFwLast_, dBwLast_;
+  RNNGradients<Scalar> gFw_, gBw_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -200,7 +232,20 @@ void Bidirectional<Layer>::merge(const A& fw, const B& bw, Out& out) const {
 template <class Layer>
 void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args,
                                 Result& out) {
-  CallArgs<Scalar> fwArgs{args.mask, {}, args.training}, bwArgs{args.mask, {}, args.training};
+  CallArgs<Scalar> fwArgs{args.mask, {}, args.training, args.record, {}};
+  CallArgs<Scalar> bwArgs{args.mask, {}, args.training, args.record, {}};
+  const Index fwCells = forward_.cellCount();
+  for (const auto& m : args.dropoutMasks) {
+    if (m.cell < 0 || m.cell >= cellCount())
+      detail::raise<ValueError>(where("call"), "dropoutMasks: cell index " +
+                                                   std::to_string(m.cell) + " out of range [0, " +
+                                                   std::to_string(cellCount()) + ")");
+    if (m.cell < fwCells) {
+      fwArgs.dropoutMasks.push_back(m);
+    } else {
+      bwArgs.dropoutMasks.push_back({m.cell - fwCells, m.input, m.recurrent});
+    }
+  }
   if (!args.initialState.empty())
     std::tie(fwArgs.initialState, bwArgs.initialState) = split("call", args.initialState);
   forward_.call(inputs, fwArgs, fw_);
@@ -235,6 +280,156 @@ void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scal
   }
   out.states = fw_.states;
   for (const auto& s : bw_.states) out.states.push_back(s);
+}
+
+template <class Layer>
+void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& d,
+                                    RNNGradients<Scalar>& out, const BackwardArgs& args) {
+  if (!recorded())
+    detail::raise<StateError>(where("backward"),
+                              "no recorded call to differentiate: call with record = true first");
+  const Index batch = fw_.lastOutput.rows(), u = fw_.lastOutput.cols();
+  const Index time = returnSequences() ? fw_.sequence.dimension(1) : 0;
+  const bool none = args_.mergeMode == MergeMode::None;
+  const Index width = args_.mergeMode == MergeMode::Concat ? 2 * u : u;
+  const std::string who = where("backward");
+  auto checkSeq = [&](const SequenceView<Scalar>& v, const char* what) {
+    if (v.empty()) return;
+    if (!returnSequences())
+      detail::raise<ShapeError>(who, std::string(what) + ": the layer does not return sequences");
+    if (v.batch() != batch || v.time() != time || v.features() != width)
+      detail::raiseShape(who, what, std::vector<Index>{batch, time, width},
+                         std::vector<Index>{v.batch(), v.time(), v.features()});
+  };
+  auto checkLast = [&](const MatrixView<Scalar>& v, const char* what) {
+    if (!v.empty() && (v.rows() != batch || v.cols() != width))
+      detail::raiseShape(who, what, std::vector<Index>{batch, width},
+                         std::vector<Index>{v.rows(), v.cols()});
+  };
+  checkSeq(d.sequence, "dOutputs.sequence");
+  checkLast(d.lastOutput, "dOutputs.lastOutput");
+  if (!none && (!d.backwardSequence.empty() || !d.backwardLastOutput.empty()))
+    detail::raise<ShapeError>(who,
+                              "dOutputs.backwardSequence/backwardLastOutput: only with "
+                              "MergeMode::None (the merged output has one gradient)");
+  checkSeq(d.backwardSequence, "dOutputs.backwardSequence");
+  checkLast(d.backwardLastOutput, "dOutputs.backwardLastOutput");
+  const auto [dsFw, dsBw] = split("backward", d.states);
+
+  // The merge's derivative, for [rows, ·] row-major blocks (fw, bw: each direction's outputs).
+  auto unmerge = [&](const Scalar* dm, const Scalar* fw, const Scalar* bw, Index rows, Scalar* dFw,
+                     Scalar* dBw) {
+    Eigen::Map<const Matrix<Scalar>> g(dm, rows, width), f(fw, rows, u), b(bw, rows, u);
+    Eigen::Map<Matrix<Scalar>> df(dFw, rows, u), db(dBw, rows, u);
+    switch (args_.mergeMode) {
+      case MergeMode::Concat:
+        df = g.leftCols(u);
+        db = g.rightCols(u);
+        return;
+      case MergeMode::Sum:
+        df = g;
+        db = g;
+        return;
+      case MergeMode::Ave:
+        df = Scalar(0.5) * g;
+        db = df;
+        return;
+      case MergeMode::Mul:
+        df = g.cwiseProduct(b);
+        db = g.cwiseProduct(f);
+        return;
+      case MergeMode::None:
+        return;
+    }
+  };
+  RNNOutputGradients<Scalar> upFw, upBw;
+  upFw.states = dsFw;
+  upBw.states = dsBw;
+  if (!d.sequence.empty() || !d.backwardSequence.empty()) {
+    dFwSeq_.resize(batch, time, u);
+    dBwSeq_.resize(batch, time, u);
+    if (none) {
+      if (d.sequence.empty()) {
+        dFwSeq_.setZero();
+      } else {
+        std::copy(d.sequence.data(), d.sequence.data() + dFwSeq_.size(), dFwSeq_.data());
+      }
+      if (d.backwardSequence.empty()) {
+        dBwSeq_.setZero();
+      } else {
+        std::copy(d.backwardSequence.data(), d.backwardSequence.data() + dBwSeq_.size(),
+                  dBwSeq_.data());
+      }
+    } else {
+      unmerge(d.sequence.data(), fw_.sequence.data(), bw_.sequence.data(), batch * time,
+              dFwSeq_.data(), dBwSeq_.data());
+    }
+    // The backward layer's sequence was reversed into input order: reverse its gradient back.
+    for (Index b = 0; b < batch; ++b)
+      for (Index t = 0; t < time / 2; ++t)
+        for (Index k = 0; k < u; ++k) std::swap(dBwSeq_(b, t, k), dBwSeq_(b, time - 1 - t, k));
+    upFw.sequence = dFwSeq_;
+    upBw.sequence = dBwSeq_;
+  }
+  if (none) {
+    upFw.lastOutput = d.lastOutput;
+    upBw.lastOutput = d.backwardLastOutput;
+  } else if (!d.lastOutput.empty()) {
+    dFwLast_.resize(batch, u);
+    dBwLast_.resize(batch, u);
+    unmerge(d.lastOutput.data(), fw_.lastOutput.data(), bw_.lastOutput.data(), batch,
+            dFwLast_.data(), dBwLast_.data());
+    upFw.lastOutput = MatrixView<Scalar>(dFwLast_.data(), batch, u);
+    upBw.lastOutput = MatrixView<Scalar>(dBwLast_.data(), batch, u);
+  }
+  forward_.backward(upFw, gFw_);
+  backward_.backward(upBw, gBw_);
+
+  const std::size_t nw = gFw_.weights.size() + gBw_.weights.size();
+  const std::size_t ns = gFw_.initialState.size() + gBw_.initialState.size();
+  if (args.accumulate) {
+    bool ok = out.weights.size() == nw && out.initialState.size() == ns &&
+              out.inputs.dimensions() == gFw_.inputs.dimensions();
+    for (std::size_t i = 0; ok && i < nw; ++i) {
+      const auto& g =
+          i < gFw_.weights.size() ? gFw_.weights[i] : gBw_.weights[i - gFw_.weights.size()];
+      ok = out.weights[i].shape == g.shape && out.weights[i].data.size() == g.data.size();
+    }
+    for (std::size_t i = 0; ok && i < ns; ++i) {
+      const auto& g = i < gFw_.initialState.size()
+                          ? gFw_.initialState[i]
+                          : gBw_.initialState[i - gFw_.initialState.size()];
+      ok = out.initialState[i].rows() == g.rows() && out.initialState[i].cols() == g.cols();
+    }
+    if (!ok)
+      detail::raise<ShapeError>(who,
+                                "accumulate: the given gradients do not have this call's "
+                                "shapes");
+    out.inputs += gFw_.inputs + gBw_.inputs;
+  } else {
+    out.inputs = gFw_.inputs + gBw_.inputs;
+    out.weights.resize(nw);
+    out.initialState.resize(ns);
+  }
+  for (std::size_t i = 0; i < nw; ++i) {
+    const auto& g =
+        i < gFw_.weights.size() ? gFw_.weights[i] : gBw_.weights[i - gFw_.weights.size()];
+    if (args.accumulate) {
+      for (std::size_t k = 0; k < g.data.size(); ++k) out.weights[i].data[k] += g.data[k];
+    } else {
+      out.weights[i].shape = g.shape;
+      out.weights[i].data = g.data;
+    }
+  }
+  for (std::size_t i = 0; i < ns; ++i) {
+    const auto& g = i < gFw_.initialState.size() ? gFw_.initialState[i]
+                                                 : gBw_.initialState[i - gFw_.initialState.size()];
+    if (args.accumulate) {
+      out.initialState[i] += g;
+    } else {
+      out.initialState[i] = g;
+    }
+  }
 }
 
 template <class Layer>

@@ -52,6 +52,13 @@ class DropoutMask {
       for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform() < keep ? scale : Scalar(0);
     }
   }
+  /// Uses `values` (`[batch, width]`, the multipliers: 0 or 1 / (1 − rate)) as the one shared
+  /// mask of this call, e.g. TF.js's recorded masks. Allocates only when the shape changes.
+  void set(const MatrixView<Scalar>& values) {
+    active_ = true;
+    masks_.resize(1);
+    masks_[0] = values.map();
+  }
   void clear() { active_ = false; }
   bool active() const { return active_; }
   Index count() const { return static_cast<Index>(masks_.size()); }

@@ -75,17 +75,102 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
     if constexpr (Dropout) {
       const auto& m = this->recurrentMask_;
-      if (m.active() && m.count() == 1) {  // TF.js: one mask for every gate
-        this->maskedRecurrent(prev, 0, hz_);
-        const Index u = this->units_;
-        // TF.js blends with the dropped-out h; the reset-after formulation with h itself.
-        if (resetAfter_)
-          return packedStep(xProj, hz_.data(), u, prev.data(), prev.outerStride(), next);
-        return packedStep(xProj, hz_.data(), u, hz_.data(), u, next);
-      }
-      if (m.active()) return perGateStep(xProj, prev, next);
+      if (m.active() && m.count() != 1) return perGateStep(xProj, prev, next);
     }
-    packedStep(xProj, prev.data(), prev.outerStride(), prev.data(), prev.outerStride(), next);
+    dispatch<Dropout, false>(xProj, prev, next, gates_.data(), 3 * this->units_);
+  }
+
+  // --- training (the protocol of rnn_cell.hpp) ------------------------------------------------
+  /// Per row: `[z r hh | rĥ]` (resetAfter: `[z r hh | ĥ·U_h + b_h]`), then `[a_z a_r a_h]` when
+  /// an activation's derivative reads its pre-activation.
+  Index recordWidth() const { return (recordsPre() ? 7 : 4) * this->units_; }
+  /// resetAfter: `[da_z da_r d(ĥ·U_h + b_h)]`, the gradient of the recurrent product.
+  Index recurrentGradWidth() const { return resetAfter_ ? 3 * this->units_ : 0; }
+  /// `step`, bitwise, with the gates computed in (and kept by) `record`.
+  template <bool Dropout>
+  void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                  Rows<Scalar> record) {
+    dispatch<Dropout, true>(xProj, prev, next, record.data(), record.outerStride());
+  }
+  /// Backward through one step. With ĥ₋ = h₋ ⊙ m_h:
+  ///
+  ///     dz = dh'·(hf − hh)   dhh = dh'·(1 − z)   dhf = dh'·z     (hf: ĥ₋, resetAfter h₋)
+  ///     da_h = act'·dhh
+  ///     reset before: d(r⊙ĥ) = da_h·U_hᵀ, dr = d(r⊙ĥ)·ĥ, dĥ += d(r⊙ĥ)·r + [da_z da_r]·U_zrᵀ
+  ///     reset after:  dr = da_h·(ĥ·U_h + b_h), dq = [da_z da_r da_h·r], dĥ = dq·Uᵀ
+  ///     dh₋ = dĥ ⊙ m_h (+ dhf when resetAfter)
+  template <bool Dropout>
+  void stepBackward(const ConstRows<Scalar>& record, const ConstRows<Scalar>& prev,
+                    const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev, Rows<Scalar> dProj,
+                    Rows<Scalar> dRec) {
+    using Array = Eigen::Array<Scalar, 1, Units>;
+    using In = Eigen::Map<const Array>;
+    using Out = Eigen::Map<Array>;
+    const Index u = this->units_, batch = prev.rows();
+    const bool pre = recordsPre();
+    const bool masked = Dropout && this->recurrentMask_.active();
+    const ActivationKind act = this->activation_.kind(), ract = recurrentActivation_.kind();
+    // ĥ₋ of row b: h₋ ⊙ m_h (h₋ itself without recurrent dropout), into hHatRow_.
+    auto hHat = [&](Index b) -> const Scalar* {
+      const Scalar* h = prev.data() + b * prev.outerStride();
+      if (!masked) return h;
+      Scalar* dst = hHatRows_.data() + b * u;
+      Out(dst, u) = In(h, u) * In(this->recurrentMask_[0].data() + b * u, u);
+      return dst;
+    };
+    // Stage 1 (both forms): dz, da_h, and dhf into dPrev.
+    this->forRows(batch, [&](Index b) {
+      const Scalar* r = record.data() + b * record.outerStride();
+      const Scalar* p = pre ? r + 4 * u : nullptr;
+      const Scalar* hf = resetAfter_ ? prev.data() + b * prev.outerStride() : hHat(b);
+      const In z(r, u), hh(r + 2 * u, u), dh(dNext.data() + b * dNext.outerStride(), u);
+      Scalar* da = dProj.data() + b * dProj.outerStride();
+      Out(da, u) = dh * (In(hf, u) - hh);
+      Out(da + 2 * u, u) = dh * (Scalar(1) - z);
+      Out(dPrev.data() + b * dPrev.outerStride(), u) = dh * z;
+      detail::activationGrad(act, pre ? p + 2 * u : nullptr, hh.data(), da + 2 * u, u);
+      if (resetAfter_) {
+        const In rGate(r + u, u), inner(r + 3 * u, u), dah(da + 2 * u, u);
+        Scalar* dq = dRec.data() + b * dRec.outerStride();
+        Out(da + u, u) = dah * inner;
+        Out(dq + 2 * u, u) = dah * rGate;
+        detail::activationGrad(ract, p, z.data(), da, u);
+        detail::activationGrad(ract, pre ? p + u : nullptr, rGate.data(), da + u, u);
+        Out(dq, 2 * u) = Eigen::Map<const Eigen::Array<Scalar, 1, Eigen::Dynamic>>(da, 2 * u);
+      }
+    });
+    if (resetAfter_) {
+      // dĥ = dq·Uᵀ; dh₋ = dhf + dĥ ⊙ m_h.
+      if (!masked) {
+        this->template gemm<Base::times(3, Units), Units>(
+            batch, dRec.data(), dRec.outerStride(), this->packedRecurrentT_, dPrev.data(),
+            dPrev.outerStride(), dPrev.data(), dPrev.outerStride());
+        return;
+      }
+      this->template gemm<Base::times(3, Units), Units>(batch, dRec.data(), dRec.outerStride(),
+                                                        this->packedRecurrentT_, nullptr, 0,
+                                                        dHat_.data(), u);
+      dPrev.leftCols(u).array() += dHat_.array() * this->recurrentMask_[0].array();
+      return;
+    }
+    // Reset before: d(r⊙ĥ) = da_h·U_hᵀ into dHat_, then dr and the direct dĥ terms.
+    this->template gemm<Units, Units>(batch, dProj.data() + 2 * u, dProj.outerStride(),
+                                      packedCandidateT_, nullptr, 0, dHat_.data(), u);
+    this->forRows(batch, [&](Index b) {
+      const Scalar* r = record.data() + b * record.outerStride();
+      const Scalar* p = pre ? r + 4 * u : nullptr;
+      const In z(r, u), rGate(r + u, u), drh(dHat_.data() + b * u, u);
+      const In h(masked ? hHatRows_.data() + b * u : prev.data() + b * prev.outerStride(), u);
+      Scalar* da = dProj.data() + b * dProj.outerStride();
+      Out(da + u, u) = drh * h;
+      Out(dPrev.data() + b * dPrev.outerStride(), u) += drh * rGate;
+      detail::activationGrad(ract, p, z.data(), da, u);
+      detail::activationGrad(ract, pre ? p + u : nullptr, rGate.data(), da + u, u);
+    });
+    this->template gemm<Base::times(2, Units), Units>(
+        batch, dProj.data(), dProj.outerStride(), this->packedRecurrentT_, dPrev.data(),
+        dPrev.outerStride(), dPrev.data(), dPrev.outerStride());
+    if constexpr (Dropout) this->applyRecurrentMask(dPrev.leftCols(u));
   }
 
  private:
@@ -108,6 +193,16 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
       packedCandidate_.pack(U.rightCols(u));
     }
   }
+  void packRecurrentTransposed() {
+    const Index u = this->units_;
+    const auto& U = this->recurrentKernel_;
+    if (resetAfter_) {
+      this->packedRecurrentT_.pack(U.transpose());
+    } else {
+      this->packedRecurrentT_.pack(U.leftCols(2 * u).transpose());
+      packedCandidateT_.pack(U.rightCols(u).transpose());
+    }
+  }
   void prepareScratch(Index batch) {
     const Index u = this->units_;
     inner_.resize(batch, 3 * u);
@@ -116,42 +211,96 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     hr_.resize(batch, u);
     hh_.resize(batch, u);
   }
+  void prepareBackwardScratch(Index batch) {
+    dHat_.resize(batch, this->units_);
+    hHatRows_.resize(batch, this->units_);
+  }
+  bool recordsPre() const {
+    return this->recordsPreActivations(this->activation_, recurrentActivation_);
+  }
+  // ∂L/∂U: reset before, [ĥᵀ·da_zr | (r⊙ĥ)ᵀ·da_h]; reset after, ĥᵀ·dq (and the recurrent bias).
+  void recurrentWeightGradients(const ConstRows<Scalar>& hHat, const ConstRows<Scalar>& records,
+                                const ConstRows<Scalar>& dProj, const ConstRows<Scalar>& dRec,
+                                FlatTensor<Scalar>& dU, FlatTensor<Scalar>* dBias) {
+    const Index u = this->units_, rows = dProj.rows();
+    if (resetAfter_) {
+      packedRecGrad_.pack(dRec);
+      this->gemmTransposed(hHat, packedRecGrad_, dU.data.data(), 3 * u);
+      if (dBias != nullptr) this->addColumnSums(dRec, dBias->data.data() + 3 * u);
+      return;
+    }
+    packedRecGrad_.pack(dProj.leftCols(2 * u));
+    this->gemmTransposed(hHat, packedRecGrad_, dU.data.data(), 3 * u);
+    packedRecGrad_.pack(dProj.rightCols(u));
+    this->gemmTransposed(ConstRows<Scalar>(records.data() + 3 * u, rows, u,
+                                           Eigen::OuterStride<>(records.outerStride())),
+                         packedRecGrad_, dU.data.data() + 2 * u, 3 * u);
+  }
+
+  // The TF.js mask semantics, then packedStep into `gates` (row stride ldg).
+  template <bool Dropout, bool Record>
+  void dispatch(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                Scalar* gates, Index ldg) {
+    if constexpr (Dropout) {
+      const auto& m = this->recurrentMask_;
+      if (m.active()) {  // TF.js: one mask for every gate
+        this->maskedRecurrent(prev, 0, hz_);
+        const Index u = this->units_;
+        // TF.js blends with the dropped-out h; the reset-after formulation with h itself.
+        if (resetAfter_)
+          return packedStep<Record>(xProj, hz_.data(), u, prev.data(), prev.outerStride(), next,
+                                    gates, ldg);
+        return packedStep<Record>(xProj, hz_.data(), u, hz_.data(), u, next, gates, ldg);
+      }
+    }
+    packedStep<Record>(xProj, prev.data(), prev.outerStride(), prev.data(), prev.outerStride(),
+                       next, gates, ldg);
+  }
 
   // One h (row stride ldh) for every gate; hf (stride ldf) is blended into the new state. After
   // each product, one pass over the rows (split across the team) does all the gate maths.
+  // Record: r⊙h (or ĥ·U_h + b_h) at column 3u of the gate rows, the pre-activations at 4u.
+  template <bool Record>
   void packedStep(const ConstRows<Scalar>& xProj, const Scalar* h, Index ldh, const Scalar* hf,
-                  Index ldf, Rows<Scalar> next) {
+                  Index ldf, Rows<Scalar> next, Scalar* gates, Index ldg) {
     using In = Eigen::Map<const Eigen::Array<Scalar, 1, Units>>;
     using Out = Eigen::Map<Eigen::Array<Scalar, 1, Units>>;
     using In2 = Eigen::Map<const Eigen::Array<Scalar, 1, Base::times(2, Units)>>;
     using Out2 = Eigen::Map<Eigen::Array<Scalar, 1, Base::times(2, Units)>>;
     const Index u = this->units_, batch = next.rows(), ldx = xProj.outerStride();
+    const bool pre = Record && recordsPre();
     if (resetAfter_) {
       // inner = h·U + b_recurrent; [z | r] = x_zr + inner_zr; hh = x_h + r ⊙ inner_h.
       this->template gemm<Units, Base::times(3, Units)>(batch, h, ldh, this->packedRecurrent_,
                                                         this->bias_.data() + 3 * u, 0,
                                                         inner_.data(), 3 * u);
       this->forRows(batch, [&](Index b) {
-        Scalar* a = gates_.data() + b * 3 * u;
+        Scalar* a = gates + b * ldg;
         const Scalar* x = xProj.data() + b * ldx;
         const Scalar* in = inner_.data() + b * 3 * u;
         Out2(a, 2 * u) = In2(x, 2 * u) + In2(in, 2 * u);
+        if (pre) Out2(a + 4 * u, 2 * u) = In2(a, 2 * u);
         activateUpdateAndResetRow(a);
         Out(a + 2 * u, u) = In(x + 2 * u, u) + In(a + u, u) * In(in + 2 * u, u);
-        blendRow(b, hf, ldf, next);
+        if constexpr (Record) Out(a + 3 * u, u) = In(in + 2 * u, u);
+        blendRow<Record>(b, hf, ldf, next, gates, ldg, pre);
       });
     } else {
-      // [z | r] = x_zr + h·U_zr; then hh = x_h + (r ⊙ h)·U_h, r ⊙ h staged in inner_.
+      // [z | r] = x_zr + h·U_zr; then hh = x_h + (r ⊙ h)·U_h, r ⊙ h staged in inner_ (or the
+      // record).
       this->template gemm<Units, Base::times(2, Units)>(batch, h, ldh, this->packedRecurrent_,
-                                                        xProj.data(), ldx, gates_.data(), 3 * u);
+                                                        xProj.data(), ldx, gates, ldg);
+      Scalar* rh = Record ? gates + 3 * u : inner_.data();
+      const Index ldrh = Record ? ldg : 3 * u;
       this->forRows(batch, [&](Index b) {
-        Scalar* a = gates_.data() + b * 3 * u;
+        Scalar* a = gates + b * ldg;
+        if (pre) Out2(a + 4 * u, 2 * u) = In2(a, 2 * u);
         activateUpdateAndResetRow(a);
-        Out(inner_.data() + b * 3 * u, u) = In(a + u, u) * In(h + b * ldh, u);
+        Out(rh + b * ldrh, u) = In(a + u, u) * In(h + b * ldh, u);
       });
-      this->template gemm<Units, Units>(batch, inner_.data(), 3 * u, packedCandidate_,
-                                        xProj.data() + 2 * u, ldx, gates_.data() + 2 * u, 3 * u);
-      this->forRows(batch, [&](Index b) { blendRow(b, hf, ldf, next); });
+      this->template gemm<Units, Units>(batch, rh, ldrh, packedCandidate_, xProj.data() + 2 * u,
+                                        ldx, gates + 2 * u, ldg);
+      this->forRows(batch, [&](Index b) { blendRow<Record>(b, hf, ldf, next, gates, ldg, pre); });
     }
   }
 
@@ -171,7 +320,7 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
       inner_.rightCols(u).rowwise() += this->bias_.row(1).rightCols(u);
       gates_.leftCols(2 * u).rowwise() += this->bias_.row(1).leftCols(2 * u);
     }
-    activateUpdateAndReset();
+    this->forRows(batch(), [&](Index b) { activateUpdateAndResetRow(gates_.data() + b * 3 * u); });
     if (resetAfter_) {
       gates_.rightCols(u) =
           xProj.rightCols(u) + gates_.middleCols(u, u).cwiseProduct(inner_.rightCols(u));
@@ -180,10 +329,13 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
       gates_.rightCols(u).noalias() = inner_.leftCols(u) * U.rightCols(u);
       gates_.rightCols(u) += xProj.rightCols(u);
     }
-    blend(prev.data(), prev.outerStride(), next);
+    this->forRows(next.rows(), [&](Index b) {
+      blendRow<false>(b, prev.data(), prev.outerStride(), next, gates_.data(), 3 * u, false);
+    });
   }
+  Index batch() const { return gates_.rows(); }
 
-  // z and r of one row of gates_ (one pass when the activation is elementwise).
+  // z and r of one row of gates (one pass when the activation is elementwise).
   void activateUpdateAndResetRow(Scalar* a) const {
     const Index u = this->units_;
     if (this->isElementwise(recurrentActivation_)) {
@@ -193,30 +345,30 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
       this->template activateRow<Units>(recurrentActivation_, a + u, u);
     }
   }
-  void activateUpdateAndReset() {
-    this->forRows(gates_.rows(), [&](Index b) {
-      activateUpdateAndResetRow(gates_.data() + b * 3 * this->units_);
-    });
-  }
 
-  // Row b of gates_ = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
-  void blendRow(Index b, const Scalar* hf, Index ldf, Rows<Scalar> next) {
+  // Row b of gates = [z | r | pre-activation hh]: h' = z ⊙ hf + (1 − z) ⊙ activation(hh).
+  template <bool Record>
+  void blendRow(Index b, const Scalar* hf, Index ldf, Rows<Scalar> next, Scalar* gates, Index ldg,
+                bool pre) {
     using Array = Eigen::Array<Scalar, 1, Units>;
     const Index u = this->units_;
-    Scalar* a = gates_.data() + b * 3 * u;
+    Scalar* a = gates + b * ldg;
+    if constexpr (Record) {
+      if (pre) Eigen::Map<Array>(a + 6 * u, u) = Eigen::Map<const Array>(a + 2 * u, u);
+    }
     this->template activateRow<Units>(this->activation_, a + 2 * u, u);
     const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
     Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
-  }
-  void blend(const Scalar* hf, Index ldf, Rows<Scalar> next) {
-    this->forRows(next.rows(), [&](Index b) { blendRow(b, hf, ldf, next); });
   }
 
   Activation recurrentActivation_;
   int implementation_ = 1;
   bool resetAfter_ = false;
-  detail::PackedMatrix<Scalar> packedCandidate_;  // U_h (resetAfter = false)
+  detail::PackedMatrix<Scalar> packedCandidate_;   // U_h (resetAfter = false)
+  detail::PackedMatrix<Scalar> packedCandidateT_;  // U_hᵀ (backward, resetAfter = false)
+  detail::PackedMatrix<Scalar> packedRecGrad_;     // backward: a block of the gate gradients
   Matrix<Scalar> inner_, gates_, hz_, hr_, hh_;
+  Matrix<Scalar> dHat_, hHatRows_;  // backward scratch [batch, units]
 };
 
 template <class S, int U, int I>

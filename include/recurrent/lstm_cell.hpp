@@ -61,30 +61,61 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   /// One step: see the class comment.
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-    const Index u = this->units_, batch = prev.rows();
-    const Scalar* h = prev.data();
-    Index ldh = prev.outerStride();
-    if constexpr (Dropout) {
-      const auto& m = this->recurrentMask_;
-      if (m.active() && m.count() != 1) {  // Keras per-gate masks: one product per gate
-        const auto& U = this->recurrentKernel_;
-        for (Index g = 0; g < 4; ++g) {
-          this->maskedRecurrent(prev.leftCols(u), g, hMasked_);
-          gates_.middleCols(g * u, u).noalias() = hMasked_ * U.middleCols(g * u, u);
-        }
-        gates_ += xProj;
-        return finish(prev, next);
-      }
-      if (m.active()) {
-        this->maskedRecurrent(prev.leftCols(u), 0, hMasked_);
-        h = hMasked_.data();
-        ldh = u;
-      }
-    }
-    this->template gemm<Units, Base::times(4, Units)>(batch, h, ldh, this->packedRecurrent_,
-                                                      xProj.data(), xProj.outerStride(),
-                                                      gates_.data(), 4 * u);
-    finish(prev, next);
+    run<Dropout, false>(xProj, prev, next, gates_.data(), 4 * this->units_);
+  }
+
+  // --- training (the protocol of rnn_cell.hpp) ------------------------------------------------
+  /// Per row: `[i f c̃ o | act(c')]`, then `[a_i a_f a_c a_o | c']` when an activation's
+  /// derivative reads its pre-activation.
+  Index recordWidth() const { return (recordsPre() ? 10 : 5) * this->units_; }
+  Index recurrentGradWidth() const { return 0; }
+  /// `step`, bitwise, with the gates computed in (and kept by) `record`.
+  template <bool Dropout>
+  void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                  Rows<Scalar> record) {
+    run<Dropout, true>(xProj, prev, next, record.data(), record.outerStride());
+  }
+  /// Backward through one step (TF.js's derivatives, see detail/activation_grad.hpp):
+  ///
+  ///     dc = dc' + act'(c')·(dh'·o)        do = dh'·act(c')
+  ///     di = dc·c̃   df = dc·c₋   dc̃ = dc·i   dc₋ = dc·f
+  ///     da = gate derivatives · [di df dc̃ do]   dh₋ = (da·Uᵀ) ⊙ m_h
+  template <bool Dropout>
+  void stepBackward(const ConstRows<Scalar>& record, const ConstRows<Scalar>& prev,
+                    const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev, Rows<Scalar> dProj,
+                    Rows<Scalar>) {
+    using Array = Eigen::Array<Scalar, 1, Units>;
+    using In = Eigen::Map<const Array>;
+    using Out = Eigen::Map<Array>;
+    const Index u = this->units_;
+    const bool pre = recordsPre();
+    const ActivationKind act = this->activation_.kind(), ract = recurrentActivation_.kind();
+    this->forRows(prev.rows(), [&](Index b) {
+      const Scalar* r = record.data() + b * record.outerStride();
+      const Scalar* p = pre ? r + 5 * u : nullptr;  // a_i a_f a_c a_o c'
+      const Scalar* dn = dNext.data() + b * dNext.outerStride();
+      Scalar* dp = dPrev.data() + b * dPrev.outerStride();
+      Scalar* da = dProj.data() + b * dProj.outerStride();
+      const In i(r, u), f(r + u, u), g(r + 2 * u, u), o(r + 3 * u, u), tc(r + 4 * u, u);
+      const In dh(dn, u), dcNext(dn + u, u), cPrev(prev.data() + b * prev.outerStride() + u, u);
+      Out dc(dp + u, u);  // becomes dc₋
+      Out(da + 3 * u, u) = dh * tc;
+      dc = dh * o;
+      detail::activationGrad(act, pre ? p + 4 * u : nullptr, tc.data(), dc.data(), u);
+      dc += dcNext;
+      Out(da, u) = dc * g;
+      Out(da + u, u) = dc * cPrev;
+      Out(da + 2 * u, u) = dc * i;
+      dc *= f;
+      detail::activationGrad(ract, p, i.data(), da, u);
+      detail::activationGrad(ract, pre ? p + u : nullptr, f.data(), da + u, u);
+      detail::activationGrad(act, pre ? p + 2 * u : nullptr, g.data(), da + 2 * u, u);
+      detail::activationGrad(ract, pre ? p + 3 * u : nullptr, o.data(), da + 3 * u, u);
+    });
+    this->template gemm<Base::times(4, Units), Units>(
+        prev.rows(), dProj.data(), dProj.outerStride(), this->packedRecurrentT_, nullptr, 0,
+        dPrev.data(), dPrev.outerStride());
+    if constexpr (Dropout) this->applyRecurrentMask(dPrev.leftCols(u));
   }
 
  private:
@@ -98,16 +129,63 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
     gates_.resize(batch, 4 * this->units_);
     hMasked_.resize(batch, this->units_);
   }
+  void prepareBackwardScratch(Index) {}
+  bool recordsPre() const {
+    return this->recordsPreActivations(this->activation_, recurrentActivation_);
+  }
+  // ∂L/∂U = ĥᵀ·da over every row (da = the projection's gradient).
+  void recurrentWeightGradients(const ConstRows<Scalar>& hHat, const ConstRows<Scalar>&,
+                                const ConstRows<Scalar>&, const ConstRows<Scalar>&,
+                                FlatTensor<Scalar>& dU, FlatTensor<Scalar>*) {
+    this->gemmTransposed(hHat, this->packedGrad_, dU.data.data(), 4 * this->units_);
+  }
 
-  // gates_ holds a = x·W + h·U + b; computes the new [h | c] row by row (with compile-time
-  // widths when the cell has compile-time units).
-  void finish(const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+  // a = x·W + b + ĥ·U into `gates` (row stride ldg), then the new [h | c] (and the record).
+  template <bool Dropout, bool Record>
+  void run(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+           Scalar* gates, Index ldg) {
+    const Index u = this->units_, batch = prev.rows();
+    const Scalar* h = prev.data();
+    Index ldh = prev.outerStride();
+    if constexpr (Dropout) {
+      const auto& m = this->recurrentMask_;
+      if constexpr (!Record) {
+        if (m.active() && m.count() != 1) {  // Keras per-gate masks: one product per gate
+          const auto& U = this->recurrentKernel_;
+          for (Index g = 0; g < 4; ++g) {
+            this->maskedRecurrent(prev.leftCols(u), g, hMasked_);
+            gates_.middleCols(g * u, u).noalias() = hMasked_ * U.middleCols(g * u, u);
+          }
+          gates_ += xProj;
+          return finish<false>(prev, next, gates_.data(), 4 * u);
+        }
+      }
+      if (m.active()) {
+        this->maskedRecurrent(prev.leftCols(u), 0, hMasked_);
+        h = hMasked_.data();
+        ldh = u;
+      }
+    }
+    this->template gemm<Units, Base::times(4, Units)>(
+        batch, h, ldh, this->packedRecurrent_, xProj.data(), xProj.outerStride(), gates, ldg);
+    finish<Record>(prev, next, gates, ldg);
+  }
+
+  // `gates` holds a = x·W + h·U + b; computes the new [h | c] row by row (with compile-time
+  // widths when the cell has compile-time units). Record: keeps act(c') (and the
+  // pre-activations) beside the gates.
+  template <bool Record>
+  void finish(const ConstRows<Scalar>& prev, Rows<Scalar> next, Scalar* gates, Index ldg) {
     using Array = Eigen::Array<Scalar, 1, Units>;
     constexpr int kU = Units, k2U = Base::times(2, Units);
     const Index u = this->units_;
     const bool together = this->isElementwise(recurrentActivation_);
-    this->forRows(gates_.rows(), [&](Index b) {
-      Scalar* a = gates_.data() + b * 4 * u;
+    const bool pre = Record && recordsPre();
+    this->forRows(prev.rows(), [&](Index b) {
+      Scalar* a = gates + b * ldg;
+      if (pre)
+        Eigen::Map<Eigen::Array<Scalar, 1, Base::times(4, Units)>>(a + 5 * u, 4 * u) =
+            Eigen::Map<const Eigen::Array<Scalar, 1, Base::times(4, Units)>>(a, 4 * u);
       if (together) {  // i and f share one pass
         this->template activateRow<k2U>(recurrentActivation_, a, 2 * u);
       } else {
@@ -122,6 +200,10 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
       c = f * cPrev + i * g;
       h = c;
       this->template activateRow<kU>(this->activation_, h.data(), u);
+      if constexpr (Record) {
+        Eigen::Map<Array>(a + 4 * u, u) = h;
+        if (pre) Eigen::Map<Array>(a + 9 * u, u) = c;
+      }
       h *= o;
     });
   }

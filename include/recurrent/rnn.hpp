@@ -32,13 +32,24 @@ enum class MaskedOutput {
   Zeros,           ///< Keras `zero_output_for_mask`: zeros
 };
 
+/// What one run of the time loop does.
+enum class LoopMode {
+  Infer,    ///< forward; the states ping-pong between two buffers
+  Record,   ///< forward; the states before and after every step stay (one slot per step)
+  Reverse,  ///< backward through a recorded run: state gradients, last step first
+};
+
 /// The compile-time options of one run of the time loop.
-template <bool GoBackwards, bool Masked, bool CollectSequence, bool Dropout>
+template <bool GoBackwards, bool Masked, bool CollectSequence, bool Dropout,
+          LoopMode Mode = LoopMode::Infer>
 struct LoopPolicy {
   static constexpr bool goBackwards = GoBackwards;
   static constexpr bool masked = Masked;
+  /// Forward: the per-step outputs are written; Reverse: their gradients are read.
   static constexpr bool collectSequence = CollectSequence;
   static constexpr bool dropout = Dropout;
+  static constexpr LoopMode mode = Mode;
+  static constexpr bool reverse = Mode == LoopMode::Reverse;
 };
 
 /// Run-time options of `rnn()` (TF.js `rnn(stepFunction, inputs, initialStates, goBackwards,
@@ -109,46 +120,99 @@ RnnResult<Scalar> rnn(StepFn&& stepFunction, detail::NonDeduced<SequenceView<Sca
 
 namespace detail {
 
-/// The time loop. `step(t, prev, next)` computes input step `t` from `prev` into `next`
-/// (`[batch, stateWidth]` packed states, output = first `outputWidth` columns). On return
-/// `state` holds the final states; `sequence` (if collected) `[batch, time, outputWidth]`.
+/// Where the time loop keeps the packed states (`[batch, width]` each) of step boundary `i`
+/// (`i = 0` before the first processed step): two buffers used in turn, or one slot per
+/// boundary of a recording.
+template <class Scalar>
+struct StateSlots {
+  Scalar* base = nullptr;
+  Index slotSize = 0;       // one slot per boundary: base + i·slotSize
+  Scalar* other = nullptr;  // set: two buffers, base for even i, other for odd i
+  Scalar* operator()(Index i) const {
+    if (other != nullptr) return (i & 1) != 0 ? other : base;
+    return base + i * slotSize;
+  }
+};
+
+/// The time loop, forwards or (`Policy::reverse`) backwards through a recorded run.
+///
+/// Forward: for processing step s = 0…T−1 (input step t = s, or T−1−s with goBackwards),
+/// `step(t, s, prev, next)` computes the packed states of boundary s+1 from those of s
+/// (`[batch, width]`, output = first `outputWidth` columns); a masked row keeps its states; the
+/// output of step s goes to `sequence` `[batch, time, outputWidth]` when collected.
+///
+/// Reverse: slots hold ∂L/∂states. For s = T−1…0: the gradient of output s (from `sequence`)
+/// is added to boundary s+1, then `step(t, s, dNext, dPrev)` writes ∂L/∂(boundary s) — with
+/// the masked rows' gradient zeroed for the step and passed unchanged to boundary s instead
+/// (`held` is a `[batch, width]` buffer for them). A masked step thus gives its inputs and the
+/// weights nothing, and `MaskedOutput::Zeros` outputs have no gradient.
 template <class Policy, class Scalar, class StepFn>
 void timeLoop(StepFn& step, Index time, const Scalar* mask, MaskedOutput maskedOutput,
-              Matrix<Scalar>& state, Matrix<Scalar>& scratch, Index outputWidth, Scalar* sequence) {
-  const Index batch = state.rows();
-  const Index width = state.cols();
-  for (Index s = 0; s < time; ++s) {
+              const StateSlots<Scalar>& slots, Index batch, Index width, Index outputWidth,
+              Scalar* sequence, Scalar* held = nullptr) {
+  auto rows = [&](Scalar* p) { return Rows<Scalar>(p, batch, width, Eigen::OuterStride<>(width)); };
+  auto keep = [&](Index b, Index t) { return mask[b * time + t] != Scalar(0); };
+  for (Index k = 0; k < time; ++k) {
+    const Index s = Policy::reverse ? time - 1 - k : k;
     const Index t = Policy::goBackwards ? time - 1 - s : s;
-    step(t, ConstRows<Scalar>(state.data(), batch, width, Eigen::OuterStride<>(width)),
-         Rows<Scalar>(scratch.data(), batch, width, Eigen::OuterStride<>(width)));
-    if constexpr (Policy::masked) {
-      for (Index b = 0; b < batch; ++b)
-        if (mask[b * time + t] == Scalar(0)) scratch.row(b) = state.row(b);
-    }
-    state.swap(scratch);
-    if constexpr (Policy::collectSequence) {
-      Rows<Scalar> out(sequence + s * outputWidth, batch, outputWidth,
-                       Eigen::OuterStride<>(time * outputWidth));
-      out = state.leftCols(outputWidth);
+    Rows<Scalar> before = rows(slots(s)), after = rows(slots(s + 1));
+    if constexpr (!Policy::reverse) {
+      step(t, s, ConstRows<Scalar>(before.data(), batch, width, Eigen::OuterStride<>(width)),
+           after);
       if constexpr (Policy::masked) {
-        if (maskedOutput == MaskedOutput::Zeros) {
-          for (Index b = 0; b < batch; ++b)
-            if (mask[b * time + t] == Scalar(0)) out.row(b).setZero();
+        for (Index b = 0; b < batch; ++b)
+          if (!keep(b, t)) after.row(b) = before.row(b);
+      }
+      if constexpr (Policy::collectSequence) {
+        Rows<Scalar> out(sequence + s * outputWidth, batch, outputWidth,
+                         Eigen::OuterStride<>(time * outputWidth));
+        out = after.leftCols(outputWidth);
+        if constexpr (Policy::masked) {
+          if (maskedOutput == MaskedOutput::Zeros) {
+            for (Index b = 0; b < batch; ++b)
+              if (!keep(b, t)) out.row(b).setZero();
+          }
         }
       }
     } else {
-      (void)sequence, (void)outputWidth, (void)maskedOutput;
+      if constexpr (Policy::collectSequence) {
+        ConstRows<Scalar> dOut(sequence + s * outputWidth, batch, outputWidth,
+                               Eigen::OuterStride<>(time * outputWidth));
+        for (Index b = 0; b < batch; ++b) {
+          if constexpr (Policy::masked) {
+            if (maskedOutput == MaskedOutput::Zeros && !keep(b, t)) continue;
+          }
+          after.row(b).head(outputWidth) += dOut.row(b);
+        }
+      }
+      if constexpr (Policy::masked) {
+        for (Index b = 0; b < batch; ++b)
+          if (!keep(b, t)) {
+            rows(held).row(b) = after.row(b);
+            after.row(b).setZero();
+          }
+      }
+      step(t, s, ConstRows<Scalar>(after.data(), batch, width, Eigen::OuterStride<>(width)),
+           before);
+      if constexpr (Policy::masked) {
+        for (Index b = 0; b < batch; ++b)
+          if (!keep(b, t)) before.row(b) = rows(held).row(b);
+      }
     }
+    if constexpr (!Policy::collectSequence) (void)sequence, (void)outputWidth;
+    if constexpr (!Policy::masked) (void)maskedOutput, (void)held;
   }
 }
 
-/// Turns run-time flags into a `LoopPolicy` once and calls `f(Policy{})`.
-template <class F>
+/// Turns run-time flags into a `LoopPolicy` of mode `Mode` once and calls `f(Policy{})`.
+template <LoopMode Mode = LoopMode::Infer, class F>
 decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dropout, F&& f) {
   auto d4 = [&](auto gb, auto mk, auto co) -> decltype(auto) {
     if (dropout)
-      return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, true>{});
-    return f(LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, false>{});
+      return f(
+          LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, true, Mode>{});
+    return f(
+        LoopPolicy<decltype(gb)::value, decltype(mk)::value, decltype(co)::value, false, Mode>{});
   };
   auto d3 = [&](auto gb, auto mk) -> decltype(auto) {
     if (collect) return d4(gb, mk, std::true_type{});
@@ -161,6 +225,32 @@ decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dr
   if (goBackwards) return d2(std::true_type{});
   return d2(std::false_type{});
 }
+
+/// The packed form of a state list: `[batch, Σ widths]`, the states side by side in TF.js order.
+struct PackedStates {
+  /// Copies `states[i]` (anything with `.map()` or an Eigen matrix) into its columns of `dst`,
+  /// which has the right size.
+  template <class Scalar, class States>
+  static void pack(const States& states, const std::vector<Index>& widths, Matrix<Scalar>& dst) {
+    Index offset = 0;
+    for (std::size_t i = 0; i < widths.size(); offset += widths[i], ++i) {
+      if constexpr (std::is_same_v<typename States::value_type, MatrixView<Scalar>>) {
+        dst.middleCols(offset, widths[i]) = states[i].map();
+      } else {
+        dst.middleCols(offset, widths[i]) = states[i];
+      }
+    }
+  }
+  /// Splits packed states into one matrix per state (reusing `out`'s storage).
+  template <class Scalar, class Packed>
+  static void unpack(const Packed& src, const std::vector<Index>& widths,
+                     std::vector<Matrix<Scalar>>& out) {
+    out.resize(widths.size());
+    Index offset = 0;
+    for (std::size_t i = 0; i < widths.size(); offset += widths[i], ++i)
+      out[i] = src.middleCols(offset, widths[i]);
+  }
+};
 
 /// `who` itself, or `who()` when it is a callable (built only when an error is raised).
 inline const std::string& whoString(const std::string& who) { return who; }
@@ -204,30 +294,28 @@ RnnResult<Scalar> rnn(StepFn&& stepFunction, detail::NonDeduced<SequenceView<Sca
   }
   detail::checkMask(who, options.mask, batch, time);
   Matrix<Scalar> state(batch, total), scratch(batch, total);
-  for (std::size_t i = 0, off = 0; i < initialStates.size();
-       off += static_cast<std::size_t>(widths[i]), ++i)
-    state.middleCols(static_cast<Index>(off), widths[i]) = initialStates[i];
+  detail::PackedStates::pack(initialStates, widths, state);
 
   RnnResult<Scalar> result;
   const Index outputWidth = widths[0];
   if (options.needPerStepOutputs) result.outputs.resize(batch, time, outputWidth);
-  auto step = [&](Index t, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+  auto step = [&](Index t, Index, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
     ConstRows<Scalar> input(inputs.data() + t * features, batch, features,
                             Eigen::OuterStride<>(time * features));
     StateList<const Scalar> prevList(prev.data(), batch, widths);
     StateList<Scalar> nextList(next.data(), batch, widths);
     stepFunction(input, prevList, nextList);
   };
+  const detail::StateSlots<Scalar> slots{state.data(), 0, scratch.data()};
   detail::dispatchLoop(options.goBackwards, !options.mask.empty(), options.needPerStepOutputs,
                        false, [&](auto policy) {
-                         detail::timeLoop<decltype(policy)>(step, time, options.mask.data(),
-                                                            options.maskedOutput, state, scratch,
-                                                            outputWidth, result.outputs.data());
+                         detail::timeLoop<decltype(policy)>(
+                             step, time, options.mask.data(), options.maskedOutput, slots, batch,
+                             total, outputWidth, result.outputs.data());
                        });
+  if (time % 2 != 0) state.swap(scratch);
   result.lastOutput = state.leftCols(outputWidth);
-  for (std::size_t i = 0, off = 0; i < widths.size();
-       off += static_cast<std::size_t>(widths[i]), ++i)
-    result.newStates.push_back(state.middleCols(static_cast<Index>(off), widths[i]));
+  detail::PackedStates::unpack(state, widths, result.newStates);
   return result;
 }
 

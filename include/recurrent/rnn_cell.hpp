@@ -29,11 +29,37 @@
  * `build(inputDim)`, `stateSize()` (widths of the states), `stateWidth()`, `projectionSize()`,
  * `getWeights()`, `setWeights(values)`, `prepare(batch)`, `generateDropoutMasks(...)`,
  * `dropoutActive()`, `projectInputs<bool>(...)`, `step<bool>(...)`.
+ *
+ * ## Differentiable cells (what `RNN::backward` needs; `is_differentiable_cell<T>`)
+ *
+ * A recording call (`CallArgs::record`) runs `stepRecord` instead of `step`, and `backward`
+ * walks the steps in reverse with `stepBackward`, then forms the weight and input gradients
+ * from whole-sequence products. Every buffer is in **processing order, time-major**: row
+ * `s·batch + b` is sample `b` at processing step `s` (so row `r` is sample `r % batch`).
+ *
+ * - `recordWidth()`: scalars the recording step keeps per row (the activated gates, and the
+ *   pre-activations when an activation's derivative needs them).
+ * - `recurrentGradWidth()`: scalars per row of recurrent-side gradient that `stepBackward`
+ *   leaves for `weightGradients` (0 when that is the projection's gradient itself).
+ * - `prepareBackward(batch)`: before a recording call: sizes the backward scratch and packs
+ *   the transposed kernels (allocates only when sizes or weights changed).
+ * - `stepRecord<bool>(xProj, prev, next, record)`: `step`, bitwise, also writing `record`.
+ * - `stepBackward<bool>(record, prev, dNext, dPrev, dProj, dRec)`: from `dNext` = ∂L/∂next
+ *   (`[batch, stateWidth]`), writes `dPrev` = ∂L/∂prev, `dProj` = ∂L/∂xProj and `dRec`.
+ * - `inputGradients(dProj, dx, batch, accumulate)`: `dx (+)= (dProj·Wᵀ) ⊙ m_x`.
+ * - `weightGradients(x, dProj, states, records, dRec, batch, grads)`: adds ∂L/∂(each weight)
+ *   into `grads[0..)` (`getWeights()` order and shapes); `states` holds the states before each
+ *   step (`[rows, stateWidth]`, the rows after them are the states after the last step).
+ * - optional: `setDropoutMasks(input, recurrent)`: this call's masks given explicitly (empty =
+ *   none; `CallArgs::dropoutMasks` needs it).
+ * - `weightsVersion()`: changes whenever the weights do (a recording is only valid for the
+ *   weights it saw).
  */
 #ifndef RECURRENT_RNN_CELL_HPP
 #define RECURRENT_RNN_CELL_HPP
 
 #include <recurrent/activations.hpp>
+#include <recurrent/detail/activation_grad.hpp>
 #include <recurrent/detail/checks.hpp>
 #include <recurrent/detail/gemm.hpp>
 #include <recurrent/detail/gemv.hpp>
@@ -95,7 +121,8 @@ template <class T>
 struct HasCellMembers<
     T,
     std::void_t<
-        typename T::Scalar, decltype(std::declval<const T&>().units()),
+        typename T::Scalar, decltype(std::declval<const T&>().className()),
+        decltype(std::declval<const T&>().name()), decltype(std::declval<const T&>().units()),
         decltype(std::declval<const T&>().inputDim()), decltype(std::declval<const T&>().built()),
         decltype(std::declval<const T&>().stateSize()),
         decltype(std::declval<const T&>().stateWidth()),
@@ -119,6 +146,63 @@ struct HasCellMembers<
 /// True when `T` provides the cell protocol documented above.
 template <class T>
 inline constexpr bool is_rnn_cell = detail::HasCellMembers<T>::value;
+
+namespace detail {
+template <class T, class = void>
+struct HasBackwardMembers : std::false_type {};
+template <class T>
+struct HasBackwardMembers<
+    T, std::void_t<
+           decltype(std::declval<const T&>().recordWidth()),
+           decltype(std::declval<const T&>().recurrentGradWidth()),
+           decltype(std::declval<const T&>().weightsVersion()),
+           decltype(std::declval<T&>().prepareBackward(Index{})),
+           decltype(std::declval<T&>().template stepRecord<false>(
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<Rows<typename T::Scalar>>(), std::declval<Rows<typename T::Scalar>>())),
+           decltype(std::declval<T&>().template stepBackward<false>(
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<Rows<typename T::Scalar>>(), std::declval<Rows<typename T::Scalar>>(),
+               std::declval<Rows<typename T::Scalar>>())),
+           decltype(std::declval<T&>().inputGradients(
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<Rows<typename T::Scalar>>(), Index{}, bool{})),
+           decltype(std::declval<T&>().weightGradients(
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(),
+               std::declval<const ConstRows<typename T::Scalar>&>(), Index{},
+               std::declval<FlatTensor<typename T::Scalar>*>()))>> : std::true_type {};
+
+template <class T, class = void>
+struct HasThreadTeam : std::false_type {};
+template <class T>
+struct HasThreadTeam<
+    T, std::void_t<decltype(std::declval<T&>().setThreadTeam(std::declval<ThreadTeam*>()))>>
+    : std::true_type {};
+template <class T, class = void>
+struct HasSetDropoutMasks : std::false_type {};
+template <class T>
+struct HasSetDropoutMasks<T, std::void_t<decltype(std::declval<T&>().setDropoutMasks(
+                                 std::declval<const MatrixView<typename T::Scalar>&>(),
+                                 std::declval<const MatrixView<typename T::Scalar>&>()))>>
+    : std::true_type {};
+
+/// Hands the team to `cell` if it can use one.
+template <class Cell>
+void shareThreadTeam(Cell& cell, ThreadTeam* team) {
+  if constexpr (HasThreadTeam<Cell>::value) cell.setThreadTeam(team);
+}
+}  // namespace detail
+
+/// True when `T` is a cell `RNN::backward` can differentiate (the members listed above).
+template <class T>
+inline constexpr bool is_differentiable_cell =
+    is_rnn_cell<T>&& detail::HasBackwardMembers<T>::value;
 
 /// CRTP base of `SimpleRNNCell`, `GRUCell`, `LSTMCell`: arguments, weights, build, dropout masks
 /// and the input projection. `Derived` supplies `kGates`, `kStateCount`, `className()`,
@@ -196,6 +280,24 @@ class RNNCell {
   template <bool Dropout>
   void projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> out, Index rowsPerSample);
 
+  // --- training side (see "Differentiable cells" in the file comment) ------------------------
+  /// Changes whenever the weights change (build, setWeights).
+  std::uint64_t weightsVersion() const { return version_; }
+  /// This call's dropout masks given explicitly (TF.js's recorded masks, Monte-Carlo dropout):
+  /// `input` `[batch, inputDim]`, `recurrent` `[batch, units]`, the multipliers; an empty view
+  /// means no mask. Replaces what `generateDropoutMasks` drew. @throws ShapeError.
+  void setDropoutMasks(const MatrixView<Scalar>& input, const MatrixView<Scalar>& recurrent);
+  /// Sizes the backward scratch for `batch` rows and packs the transposed kernels (only when the
+  /// weights changed since the last time). @throws ValueError with `DropoutMasks::PerGate`.
+  void prepareBackward(Index batch);
+  /// `dx (+)= (dProj·Wᵀ) ⊙ m_x`, rows time-major (row r is sample r % batch).
+  void inputGradients(const ConstRows<Scalar>& dProj, Rows<Scalar> dx, Index batch,
+                      bool accumulate);
+  /// Adds ∂L/∂kernel, ∂L/∂recurrent_kernel, ∂L/∂bias into `grads[0..3)` (see the file comment).
+  void weightGradients(const ConstRows<Scalar>& x, const ConstRows<Scalar>& dProj,
+                       const ConstRows<Scalar>& states, const ConstRows<Scalar>& records,
+                       const ConstRows<Scalar>& dRec, Index batch, FlatTensor<Scalar>* grads);
+
  protected:
   template <class Args>
   RNNCell(const Args& args, const char* defaultName);
@@ -261,6 +363,41 @@ class RNNCell {
   void repack() {
     packedKernel_.pack(kernel_);
     static_cast<Derived&>(*this).packRecurrent();
+    ++version_;
+  }
+  /// The transposed recurrent kernel for the backward step; a cell that splits it hides this.
+  void packRecurrentTransposed() { packedRecurrentT_.pack(recurrentKernel_.transpose()); }
+  /// `C (+)= A·B` over many rows for the weight gradients: `A` given transposed as `at`
+  /// (`[rows, m]` row-major, so `A` is `at`ᵀ), `B` packed; `c` `[m, B.cols()]` row-major.
+  void gemmTransposed(const ConstRows<Scalar>& at, const detail::PackedMatrix<Scalar>& b, Scalar* c,
+                      Index ldc) {
+    aT_.resize(at.cols(), at.rows());
+    aT_ = at.transpose();
+    gemm(aT_.rows(), aT_.data(), aT_.cols(), b, c, ldc, c, ldc);
+  }
+  /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.
+  static void maskRows(const ConstRows<Scalar>& src, const Matrix<Scalar>& mask, Index batch,
+                       Matrix<Scalar>& dst) {
+    dst.resize(src.rows(), src.cols());
+    for (Index r = 0; r < src.rows(); ++r)
+      dst.row(r).array() = src.row(r).array() * mask.row(r % batch).array();
+  }
+  /// Multiplies `rows` in place by the recurrent-dropout mask (one row per sample).
+  template <class Block>
+  void applyRecurrentMask(Block&& rows) const {
+    if (recurrentMask_.active()) rows.array() *= recurrentMask_[0].array();
+  }
+  static Eigen::Map<Matrix<Scalar>> gradMap(FlatTensor<Scalar>& g, Index rows, Index cols) {
+    return {g.data.data(), rows, cols};
+  }
+  /// `out += Σ_r src.row(r)` (a bias gradient), in row order.
+  static void addColumnSums(const ConstRows<Scalar>& src, Scalar* out) {
+    Eigen::Map<RowVector<Scalar>> o(out, src.cols());
+    for (Index r = 0; r < src.rows(); ++r) o += src.row(r);
+  }
+  /// The derivative kinds' need for pre-activations: true when any gate must record them.
+  bool recordsPreActivations(Activation a, Activation b) const {
+    return detail::needsPreActivation(a.kind()) || detail::needsPreActivation(b.kind());
   }
   /// The whole recurrent kernel in one packed matrix; a cell that splits it hides this.
   void packRecurrent() { packedRecurrent_.pack(recurrentKernel_); }
@@ -291,6 +428,14 @@ class RNNCell {
   DropoutMask<Scalar> inputMask_, recurrentMask_;
   Matrix<Scalar> maskedInput_;          // scratch for input dropout
   detail::ThreadTeam* team_ = nullptr;  // set by the layer for multi-threaded calls
+  std::uint64_t version_ = 0;           // bumped by every repack()
+
+  // Backward: transposed kernels (packed when the weights changed) and scratch.
+  std::uint64_t backwardVersion_ = ~std::uint64_t{0};
+  detail::PackedMatrix<Scalar> packedKernelT_;     // Wᵀ, for the input gradients
+  detail::PackedMatrix<Scalar> packedRecurrentT_;  // Uᵀ (or a cell's part of it)
+  detail::PackedMatrix<Scalar> packedGrad_;        // ∂L/∂(gates) of the whole sequence, packed
+  Matrix<Scalar> aT_, dxMasked_, xMasked_, hHat_;  // weight-gradient scratch
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +562,97 @@ void RNNCell<Derived>::projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> ou
   gemm<kInputDim, times(Derived::kGates, kUnits)>(x.rows(), x.data(), x.outerStride(),
                                                   packedKernel_, bias_.data(), 0, out.data(),
                                                   out.outerStride());
+}
+
+template <class Derived>
+void RNNCell<Derived>::setDropoutMasks(const MatrixView<Scalar>& input,
+                                       const MatrixView<Scalar>& recurrent) {
+  auto check = [&](const MatrixView<Scalar>& m, const char* what, Index width) {
+    if (!m.empty() && (m.cols() != width || (!input.empty() && m.rows() != input.rows())))
+      detail::raiseShape(where("setDropoutMasks"), what,
+                         std::vector<Index>{input.empty() ? m.rows() : input.rows(), width},
+                         std::vector<Index>{m.rows(), m.cols()});
+  };
+  check(input, "input mask", inputDim_);
+  check(recurrent, "recurrent mask", units_);
+  if (input.empty()) {
+    inputMask_.clear();
+  } else {
+    inputMask_.set(input);
+  }
+  if (recurrent.empty()) {
+    recurrentMask_.clear();
+  } else {
+    recurrentMask_.set(recurrent);
+  }
+}
+
+template <class Derived>
+void RNNCell<Derived>::prepareBackward(Index batch) {
+  if ((inputMask_.active() && inputMask_.count() > 1) ||
+      (recurrentMask_.active() && recurrentMask_.count() > 1)) {
+    detail::raise<ValueError>(where("backward"),
+                              "dropoutMasks: gradients need the TF.js mask layout "
+                              "(DropoutMasks::Shared), got DropoutMasks::PerGate");
+  }
+  if (backwardVersion_ != version_) {
+    packedKernelT_.pack(kernel_.transpose());
+    static_cast<Derived&>(*this).packRecurrentTransposed();
+    backwardVersion_ = version_;
+  }
+  static_cast<Derived&>(*this).prepareBackwardScratch(batch);
+}
+
+template <class Derived>
+void RNNCell<Derived>::inputGradients(const ConstRows<Scalar>& dProj, Rows<Scalar> dx, Index batch,
+                                      bool accumulate) {
+  const Index rows = dProj.rows();
+  if (!inputMask_.active()) {
+    gemm(rows, dProj.data(), dProj.outerStride(), packedKernelT_, accumulate ? dx.data() : nullptr,
+         dx.outerStride(), dx.data(), dx.outerStride());
+    return;
+  }
+  dxMasked_.resize(rows, inputDim_);
+  gemm(rows, dProj.data(), dProj.outerStride(), packedKernelT_, nullptr, 0, dxMasked_.data(),
+       inputDim_);
+  const Matrix<Scalar>& m = inputMask_[0];
+  for (Index r = 0; r < rows; ++r) {
+    if (accumulate) {
+      dx.row(r).array() += dxMasked_.row(r).array() * m.row(r % batch).array();
+    } else {
+      dx.row(r).array() = dxMasked_.row(r).array() * m.row(r % batch).array();
+    }
+  }
+}
+
+template <class Derived>
+void RNNCell<Derived>::weightGradients(const ConstRows<Scalar>& x, const ConstRows<Scalar>& dProj,
+                                       const ConstRows<Scalar>& states,
+                                       const ConstRows<Scalar>& records,
+                                       const ConstRows<Scalar>& dRec, Index batch,
+                                       FlatTensor<Scalar>* grads) {
+  const Index rows = dProj.rows(), width = projectionSize();
+  // ∂L/∂W = x̂ᵀ·∂L/∂(projection), x̂ = x ⊙ m_x.
+  packedGrad_.pack(dProj);
+  if (inputMask_.active()) {
+    maskRows(x, inputMask_[0], batch, xMasked_);
+    gemmTransposed(
+        ConstRows<Scalar>(xMasked_.data(), rows, inputDim_, Eigen::OuterStride<>(inputDim_)),
+        packedGrad_, grads[0].data.data(), width);
+  } else {
+    gemmTransposed(x, packedGrad_, grads[0].data.data(), width);
+  }
+  // ∂L/∂U from ĥ = h₋ ⊙ m_h, the previous h of every row.
+  const ConstRows<Scalar> h(states.data(), rows, units_,
+                            Eigen::OuterStride<>(states.outerStride()));
+  if (recurrentMask_.active()) maskRows(h, recurrentMask_[0], batch, hHat_);
+  const ConstRows<Scalar> hHat =
+      recurrentMask_.active()
+          ? ConstRows<Scalar>(hHat_.data(), rows, units_, Eigen::OuterStride<>(units_))
+          : h;
+  static_cast<Derived&>(*this).recurrentWeightGradients(hHat, records, dProj, dRec, grads[1],
+                                                        useBias_ ? &grads[2] : nullptr);
+  if (useBias_) addColumnSums(dProj, grads[2].data.data());
 }
 
 }  // namespace recurrent

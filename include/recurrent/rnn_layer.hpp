@@ -8,6 +8,7 @@
 #include <recurrent/rnn.hpp>
 #include <recurrent/rnn_cell.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -35,12 +36,51 @@ struct RNNLayerArgs : RNNLayerOptions {
   std::string name;                   ///< layer name (default "rnn")
 };
 
+/// One cell's dropout masks for one call, given explicitly (`CallArgs::dropoutMasks`).
+template <class Scalar>
+struct CellDropoutMasks {
+  Index cell = 0;                ///< TF.js order: the cells of a stack; Bidirectional: fw, bw
+  MatrixView<Scalar> input;      ///< `[batch, features of the cell]`; empty = no input dropout
+  MatrixView<Scalar> recurrent;  ///< `[batch, units]`; empty = no recurrent dropout
+};
+
 /// Per-call arguments (TF.js `apply(inputs, {mask, initialState, training})`).
 template <class Scalar>
 struct CallArgs {
   MatrixView<Scalar> mask;                       ///< `[batch, time]`, non-zero = keep
   std::vector<MatrixView<Scalar>> initialState;  ///< TF.js state order; empty = zeros/stored
   bool training = false;                         ///< dropout only when true
+  /// Keep what `backward` needs (the training forward). Results are bitwise those of the same
+  /// call without it. Independent of `training`, which only decides dropout.
+  bool record = false;
+  /// Masks to use instead of drawing them (TF.js's recorded masks, reproducible or Monte-Carlo
+  /// dropout): the multipliers, 0 or 1 / (1 − rate). They apply whatever `training` says; the
+  /// cells not listed draw theirs as usual.
+  std::vector<CellDropoutMasks<Scalar>> dropoutMasks;
+};
+
+/// The upstream gradients of `backward`: ∂L/∂(each output of the recorded call). Any may be
+/// left empty (= zeros).
+template <class Scalar>
+struct RNNOutputGradients {
+  SequenceView<Scalar> sequence;           ///< `[batch, time, units]`; only with returnSequences
+  MatrixView<Scalar> lastOutput;           ///< `[batch, units]`
+  std::vector<MatrixView<Scalar>> states;  ///< the final states, TF.js order (all or none)
+};
+
+/// What `backward` returns (or accumulates into).
+template <class Scalar>
+struct RNNGradients {
+  Sequence<Scalar> inputs;                   ///< ∂L/∂x `[batch, time, features]`
+  std::vector<Matrix<Scalar>> initialState;  ///< ∂L/∂(the states the call started from)
+  std::vector<FlatTensor<Scalar>> weights;   ///< `getWeights()` order, names and shapes
+};
+
+/// Options of `backward`.
+struct BackwardArgs {
+  /// Add into the given gradients (several batches, a layer applied twice) instead of
+  /// overwriting them; their shapes must then be those of this call's.
+  bool accumulate = false;
 };
 
 /// What a call returns. `lastOutput` and `states` are always filled; `sequence` only with
@@ -63,10 +103,9 @@ struct CellScalar<T, std::void_t<typename T::Scalar>> {
   using type = typename T::Scalar;
 };
 template <class T, class = void>
-struct HasThreadTeam : std::false_type {};
+struct IsCellStack : std::false_type {};
 template <class T>
-struct HasThreadTeam<
-    T, std::void_t<decltype(std::declval<T&>().setThreadTeam(std::declval<ThreadTeam*>()))>>
+struct IsCellStack<T, std::void_t<decltype(std::declval<const T&>().stateSizePerCell())>>
     : std::true_type {};
 }  // namespace detail
 
@@ -113,6 +152,38 @@ class RNN {
   /// @throws StateError if the layer is not stateful or the batch changes; ShapeError for the
   /// wrong feature count.
   ConstRows<Scalar> step(MatrixView<Scalar> x);
+
+  // --- gradients ----------------------------------------------------------------------------
+  /// Backpropagation through time of the last call, which must have been recorded
+  /// (`CallArgs::record`): from the gradients of its outputs, ∂L/∂inputs, ∂L/∂(initial states)
+  /// and ∂L/∂(every weight), TF.js's derivatives (see docs/gradients.md). Nothing is allocated
+  /// after the first backward with a given shape. Stateful layers: the stored states are
+  /// constants (truncated BPTT); `initialState` gets the gradient w.r.t. the states the call
+  /// started from. The cell must be differentiable (`is_differentiable_cell`).
+  /// @throws StateError without a recorded call (or after a later call, step or weight change);
+  ///         ShapeError for upstream gradients of the wrong count or shape.
+  void backward(const RNNOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
+                const BackwardArgs& args = {});
+  RNNGradients<Scalar> backward(const RNNOutputGradients<Scalar>& dOutputs) {
+    RNNGradients<Scalar> out;
+    backward(dOutputs, out);
+    return out;
+  }
+  /// True while the last call's recording can be differentiated.
+  bool recorded() const { return tape_.valid && tape_.version == cell_.weightsVersion(); }
+  /// Bytes the last recording call kept for `backward` (inputs, states, cell records).
+  std::size_t recordedBytes() const {
+    return sizeof(Scalar) * static_cast<std::size_t>(tape_.x.size() + tape_.states.size() +
+                                                     tape_.records.size() + tape_.mask.size());
+  }
+  /// Cells of the layer (a stack's count; 1 otherwise): the range of `CellDropoutMasks::cell`.
+  Index cellCount() const {
+    if constexpr (detail::IsCellStack<Cell>::value) {
+      return cell_.cellCount();
+    } else {
+      return 1;
+    }
+  }
 
   /// Creates the weights for `inputDim` features (done by the first call otherwise).
   void build(Index inputDim);
@@ -166,6 +237,25 @@ class RNN {
     }
   }
 
+  /// Applies `CallArgs::dropoutMasks` after the cells drew theirs.
+  void setGivenDropoutMasks(const std::vector<CellDropoutMasks<Scalar>>& masks, Index batch);
+  /// Runs the time loop of a call in mode `Mode` (Infer or Record).
+  template <LoopMode Mode>
+  void runLoop(const CallArgs<Scalar>& args, Index batch, Index time, bool dropout, Result& out);
+  void checkUpstream(const RNNOutputGradients<Scalar>& d) const;
+
+  // What a recording call keeps for backward (time-major, processing order).
+  struct Tape {
+    bool valid = false;
+    std::uint64_t version = 0;  // the cell's weightsVersion() at the call
+    Index batch = 0, time = 0;
+    bool dropout = false;
+    Matrix<Scalar> x;        // [time·batch, features]
+    Matrix<Scalar> states;   // [(time+1)·batch, stateWidth]: before step 0 … after step T−1
+    Matrix<Scalar> records;  // [time·batch, recordWidth]
+    Matrix<Scalar> mask;     // [batch, time], empty without a mask
+  };
+
   Cell cell_;
   RNNLayerArgs args_;
   std::string name_;
@@ -176,6 +266,12 @@ class RNN {
   Matrix<Scalar> state_, scratch_;  // packed states of the running call
   Matrix<Scalar> projection_;       // [batch·time, projectionSize]
   detail::TeamHandle team_;         // helper threads (threads > 1)
+  Tape tape_;
+  // backward workspace: gradients of the projection / recurrent side ([time·batch, ·]), of the
+  // states (two [batch, width] buffers used in turn, one for masked rows) and of the inputs.
+  Matrix<Scalar> dProj_, dRec_, dState_, dScratch_, dHeld_, dInputs_;
+  std::uint64_t gradShapesVersion_ = ~std::uint64_t{0};
+  std::vector<std::vector<Index>> gradShapes_;  // getWeights() shapes at that version
   // `this` once prepareStep has checked and sized everything for step()'s hot path; a copy or a
   // moved-to layer (another `this`) and anything that resizes the workspace start again.
   const RNN* stepReadyFor_ = nullptr;
@@ -216,10 +312,10 @@ void RNN<Cell>::checkStates(const char* method, const std::vector<MatrixView<Sca
                             Index batch) const {
   const std::vector<Index>& widths = widths_;
   if (states.size() != widths.size()) {
-    detail::raise<ShapeError>(where(method), "initialState: the layer has " +
-                                                 std::to_string(widths.size()) + " state(s) " +
-                                                 detail::shapeString(widths) + " but was passed " +
-                                                 std::to_string(states.size()) + " state(s)");
+    detail::raise<ShapeError>(
+        where(method), "RNN Layer has " + std::to_string(widths.size()) +
+                           " state(s) but was passed " + std::to_string(states.size()) +
+                           " initial state(s). State widths: " + detail::shapeString(widths) + ".");
   }
   for (std::size_t i = 0; i < states.size(); ++i) {
     if (states[i].rows() != batch || states[i].cols() != widths[i]) {
@@ -250,9 +346,11 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
     build(features);
   } else if (features != cell_.inputDim()) {
     detail::raise<ShapeError>(
-        where("call"), "inputs: expected shape [batch, time, " + std::to_string(cell_.inputDim()) +
-                           "] (the layer was built for " + std::to_string(cell_.inputDim()) +
-                           " features), got " + detail::shapeString({batch, time, features}));
+        where("call"), "Input 0 is incompatible with layer " + name_ + ": expected shape=,," +
+                           std::to_string(cell_.inputDim()) +
+                           ", found shape=" + std::to_string(batch) + "," + std::to_string(time) +
+                           "," + std::to_string(features) + ". The layer was built for " +
+                           std::to_string(cell_.inputDim()) + " features.");
   }
   detail::checkMask([&] { return where("call"); }, args.mask, batch, time);
   Index total = 0;
@@ -268,9 +366,7 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                                                    std::to_string(statefulBatch_) + ", got " +
                                                    std::to_string(batch));
     }
-    for (std::size_t i = 0, off = 0; i < widths_.size();
-         off += static_cast<std::size_t>(widths_[i]), ++i)
-      state_.middleCols(static_cast<Index>(off), widths_[i]) = args.initialState[i].map();
+    detail::PackedStates::pack(args.initialState, widths_, state_);
   } else if (args_.stateful) {
     useStoredStates("call", batch, total);
     state_ = stored_;
@@ -280,9 +376,10 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
   if (args_.stateful && statefulBatch_ < 0) statefulBatch_ = batch;
 
   // Input projection of every (sample, step) row at once.
-  if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
+  detail::shareThreadTeam(cell_, team_.get(args_.threads));
   cell_.prepare(batch);
   cell_.generateDropoutMasks(batch, args.training, rng_);
+  if (!args.dropoutMasks.empty()) setGivenDropoutMasks(args.dropoutMasks, batch);
   const bool dropout = cell_.dropoutActive();
   const Index width = cell_.projectionSize();
   projection_.resize(batch * time, width);
@@ -300,24 +397,260 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
   } else {
     out.sequence = Sequence<Scalar>();
   }
-  detail::dispatchLoop(
-      args_.goBackwards, !args.mask.empty(), args_.returnSequences, dropout, [&](auto policy) {
-        using Policy = decltype(policy);
-        auto step = [&](Index t, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
-          ConstRows<Scalar> xt(projection_.data() + t * width, batch, width,
-                               Eigen::OuterStride<>(time * width));
-          cell_.template step<Policy::dropout>(xt, prev, next);
-        };
-        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, state_, scratch_,
-                                 units, out.sequence.data());
-      });
+  tape_.valid = false;
+  if (args.record) {
+    if constexpr (is_differentiable_cell<Cell>) {
+      cell_.prepareBackward(batch);
+      // The inputs in processing order (row s·batch + b), for the weight gradients.
+      tape_.x.resize(time * batch, features);
+      for (Index s = 0; s < time; ++s) {
+        const Index t = args_.goBackwards ? time - 1 - s : s;
+        for (Index b = 0; b < batch; ++b) tape_.x.row(s * batch + b) = x.row(b * time + t);
+      }
+      if (args.mask.empty()) {
+        tape_.mask.resize(0, 0);
+      } else {
+        tape_.mask = args.mask.map();
+      }
+      runLoop<LoopMode::Record>(args, batch, time, dropout, out);
+      tape_.valid = true;
+      tape_.version = cell_.weightsVersion();
+      tape_.batch = batch;
+      tape_.time = time;
+      tape_.dropout = dropout;
+    } else {
+      detail::raise<ValueError>(where("call"),
+                                std::string("record: the cell ") + cell_.className() +
+                                    " cannot be differentiated (it has no backward members; "
+                                    "see rnn_cell.hpp)");
+    }
+  } else {
+    runLoop<LoopMode::Infer>(args, batch, time, dropout, out);
+  }
 
   out.lastOutput = state_.leftCols(units);
-  out.states.resize(widths_.size());
-  for (std::size_t i = 0, off = 0; i < widths_.size();
-       off += static_cast<std::size_t>(widths_[i]), ++i)
-    out.states[i] = state_.middleCols(static_cast<Index>(off), widths_[i]);
+  detail::PackedStates::unpack(state_, widths_, out.states);
   if (args_.stateful) stored_ = state_;
+}
+
+template <class Cell>
+template <LoopMode Mode>
+void RNN<Cell>::runLoop(const CallArgs<Scalar>& args, Index batch, Index time, bool dropout,
+                        Result& out) {
+  const Index width = cell_.projectionSize(), stateWidth = state_.cols(), units = cell_.units();
+  detail::StateSlots<Scalar> slots{state_.data(), 0, scratch_.data()};
+  Index recordWidth = 0;
+  if constexpr (Mode == LoopMode::Record) {
+    recordWidth = cell_.recordWidth();
+    tape_.states.resize((time + 1) * batch, stateWidth);
+    tape_.records.resize(time * batch, recordWidth);
+    tape_.states.topRows(batch) = state_;
+    slots = {tape_.states.data(), batch * stateWidth, nullptr};
+  }
+  detail::dispatchLoop<Mode>(
+      args_.goBackwards, !args.mask.empty(), args_.returnSequences, dropout, [&](auto policy) {
+        using Policy = decltype(policy);
+        auto step = [&](Index t, Index s, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+          ConstRows<Scalar> xt(projection_.data() + t * width, batch, width,
+                               Eigen::OuterStride<>(time * width));
+          if constexpr (Mode == LoopMode::Record) {
+            cell_.template stepRecord<Policy::dropout>(
+                xt, prev, next,
+                Rows<Scalar>(tape_.records.data() + s * batch * recordWidth, batch, recordWidth,
+                             Eigen::OuterStride<>(recordWidth)));
+          } else {
+            (void)s;
+            cell_.template step<Policy::dropout>(xt, prev, next);
+          }
+        };
+        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, slots, batch,
+                                 stateWidth, units, out.sequence.data());
+      });
+  if constexpr (Mode == LoopMode::Record) {
+    state_ = tape_.states.bottomRows(batch);
+  } else {
+    if (time % 2 != 0) state_.swap(scratch_);
+  }
+}
+
+template <class Cell>
+void RNN<Cell>::setGivenDropoutMasks(const std::vector<CellDropoutMasks<Scalar>>& masks,
+                                     Index batch) {
+  for (const auto& m : masks) {
+    for (const MatrixView<Scalar>* v : {&m.input, &m.recurrent})
+      if (!v->empty() && v->rows() != batch)
+        detail::raise<ShapeError>(where("call"), "dropoutMasks (cell " + std::to_string(m.cell) +
+                                                     "): expected " + std::to_string(batch) +
+                                                     " rows (batch), got " +
+                                                     std::to_string(v->rows()));
+    if (m.cell < 0 || m.cell >= cellCount())
+      detail::raise<ValueError>(where("call"), "dropoutMasks: cell index " +
+                                                   std::to_string(m.cell) + " out of range [0, " +
+                                                   std::to_string(cellCount()) + ")");
+    if constexpr (detail::IsCellStack<Cell>::value) {
+      cell_.setDropoutMasks(m.cell, m.input, m.recurrent);
+    } else if constexpr (detail::HasSetDropoutMasks<Cell>::value) {
+      cell_.setDropoutMasks(m.input, m.recurrent);
+    } else {
+      detail::raise<ValueError>(where("call"), std::string("dropoutMasks: the cell ") +
+                                                   cell_.className() +
+                                                   " has no setDropoutMasks member");
+    }
+  }
+}
+
+template <class Cell>
+void RNN<Cell>::checkUpstream(const RNNOutputGradients<Scalar>& d) const {
+  const Index batch = tape_.batch, time = tape_.time, units = cell_.units();
+  const std::string who = where("backward");
+  if (!d.sequence.empty()) {
+    if (!args_.returnSequences)
+      detail::raise<ShapeError>(who,
+                                "dOutputs.sequence: the layer does not return sequences "
+                                "(returnSequences is false); give dOutputs.lastOutput");
+    if (d.sequence.batch() != batch || d.sequence.time() != time || d.sequence.features() != units)
+      detail::raiseShape(
+          who, "dOutputs.sequence", std::vector<Index>{batch, time, units},
+          std::vector<Index>{d.sequence.batch(), d.sequence.time(), d.sequence.features()});
+  }
+  if (!d.lastOutput.empty() && (d.lastOutput.rows() != batch || d.lastOutput.cols() != units))
+    detail::raiseShape(who, "dOutputs.lastOutput", std::vector<Index>{batch, units},
+                       std::vector<Index>{d.lastOutput.rows(), d.lastOutput.cols()});
+  if (!d.states.empty()) {
+    if (d.states.size() != widths_.size())
+      detail::raise<ShapeError>(who, "dOutputs.states: expected " + std::to_string(widths_.size()) +
+                                         " state gradient(s) (or none), got " +
+                                         std::to_string(d.states.size()));
+    for (std::size_t i = 0; i < d.states.size(); ++i)
+      if (d.states[i].rows() != batch || d.states[i].cols() != widths_[i])
+        detail::raiseShape(who, "dOutputs.states[" + std::to_string(i) + "]",
+                           std::vector<Index>{batch, widths_[i]},
+                           std::vector<Index>{d.states[i].rows(), d.states[i].cols()});
+  }
+}
+
+template <class Cell>
+void RNN<Cell>::backward(const RNNOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
+                         const BackwardArgs& args) {
+  static_assert(is_differentiable_cell<Cell>,
+                "RNN<Cell>::backward: Cell has no backward members (recordWidth, stepRecord, "
+                "stepBackward, inputGradients, weightGradients, ...: see rnn_cell.hpp)");
+  if (!tape_.valid)
+    detail::raise<StateError>(where("backward"),
+                              "no recorded call to differentiate: call with record = true first "
+                              "(a later call or step without it discards the recording)");
+  if (tape_.version != cell_.weightsVersion())
+    detail::raise<StateError>(where("backward"),
+                              "the weights changed since the recorded call: record again");
+  checkUpstream(dOutputs);
+  const Index batch = tape_.batch, time = tape_.time, features = cell_.inputDim();
+  const Index width = state_.cols(), units = cell_.units();
+  const Index projWidth = cell_.projectionSize(), recWidth = cell_.recurrentGradWidth();
+  const Index recordWidth = cell_.recordWidth();
+
+  // The gradient shapes: getWeights()'s, looked up again only when the weights changed.
+  if (gradShapesVersion_ != cell_.weightsVersion()) {
+    gradShapes_.clear();
+    for (const auto& w : cell_.getWeights()) gradShapes_.push_back(w.value.shape);
+    gradShapesVersion_ = cell_.weightsVersion();
+  }
+  const bool accumulate = args.accumulate;
+  if (accumulate) {
+    bool ok = out.weights.size() == gradShapes_.size() && out.inputs.dimension(0) == batch &&
+              out.inputs.dimension(1) == time && out.inputs.dimension(2) == features &&
+              out.initialState.size() == widths_.size();
+    for (std::size_t i = 0; ok && i < gradShapes_.size(); ++i)
+      ok = out.weights[i].shape == gradShapes_[i] &&
+           static_cast<Index>(out.weights[i].data.size()) == out.weights[i].size();
+    for (std::size_t i = 0; ok && i < widths_.size(); ++i)
+      ok = out.initialState[i].rows() == batch && out.initialState[i].cols() == widths_[i];
+    if (!ok)
+      detail::raise<ShapeError>(where("backward"),
+                                "accumulate: the given gradients do not have this call's shapes "
+                                "(inputs " +
+                                    detail::shapeString({batch, time, features}) +
+                                    ", the layer's weights and states)");
+  } else {
+    out.weights.resize(gradShapes_.size());
+    for (std::size_t i = 0; i < gradShapes_.size(); ++i) {
+      out.weights[i].shape = gradShapes_[i];
+      out.weights[i].data.assign(static_cast<std::size_t>(out.weights[i].size()), Scalar(0));
+    }
+    out.inputs.resize(batch, time, features);
+  }
+
+  // ∂L/∂(final states): the states' own gradients plus the last output's (it is h).
+  dState_.setZero(batch, width);
+  dScratch_.resize(batch, width);
+  for (std::size_t i = 0, off = 0; i < dOutputs.states.size();
+       off += static_cast<std::size_t>(widths_[i]), ++i)
+    dState_.middleCols(static_cast<Index>(off), widths_[i]) += dOutputs.states[i].map();
+  if (!dOutputs.lastOutput.empty()) dState_.leftCols(units) += dOutputs.lastOutput.map();
+  const bool masked = tape_.mask.size() > 0;
+  if (masked) dHeld_.resize(batch, width);
+  dProj_.resize(time * batch, projWidth);
+  dRec_.resize(time * batch, recWidth);
+
+  // The reverse loop: ∂L/∂(boundary s) from ∂L/∂(boundary s+1), s = T−1…0.
+  detail::StateSlots<Scalar> slots{dState_.data(), 0, dScratch_.data()};
+  if (time % 2 != 0) std::swap(slots.base, slots.other);  // boundary T is dState_
+  auto rows = [&](Matrix<Scalar>& m, Index s, Index w) {
+    return Rows<Scalar>(m.data() + s * batch * w, batch, w, Eigen::OuterStride<>(w));
+  };
+  auto crows = [&](const Matrix<Scalar>& m, Index s, Index w) {
+    return ConstRows<Scalar>(m.data() + s * batch * w, batch, w, Eigen::OuterStride<>(w));
+  };
+  detail::shareThreadTeam(cell_, team_.get(args_.threads));
+  detail::dispatchLoop<LoopMode::Reverse>(
+      args_.goBackwards, masked, !dOutputs.sequence.empty(), tape_.dropout, [&](auto policy) {
+        using Policy = decltype(policy);
+        auto step = [&](Index, Index s, const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev) {
+          cell_.template stepBackward<Policy::dropout>(
+              crows(tape_.records, s, recordWidth), crows(tape_.states, s, width), dNext, dPrev,
+              rows(dProj_, s, projWidth), rows(dRec_, s, recWidth));
+        };
+        detail::timeLoop<Policy>(step, time, tape_.mask.data(), args_.maskedOutput, slots, batch,
+                                 width, units, const_cast<Scalar*>(dOutputs.sequence.data()),
+                                 dHeld_.data());
+      });
+
+  // Whole-sequence products: ∂L/∂x = ∂L/∂(projection)·Wᵀ, and the weight gradients.
+  const ConstRows<Scalar> dProj(dProj_.data(), time * batch, projWidth,
+                                Eigen::OuterStride<>(projWidth));
+  dInputs_.resize(time * batch, features);
+  cell_.inputGradients(
+      dProj, Rows<Scalar>(dInputs_.data(), time * batch, features, Eigen::OuterStride<>(features)),
+      batch, false);
+  for (Index s = 0; s < time; ++s) {
+    const Index t = args_.goBackwards ? time - 1 - s : s;
+    for (Index b = 0; b < batch; ++b) {
+      Eigen::Map<RowVector<Scalar>> dst(out.inputs.data() + (b * time + t) * features, features);
+      if (accumulate) {
+        dst += dInputs_.row(s * batch + b);
+      } else {
+        dst = dInputs_.row(s * batch + b);
+      }
+    }
+  }
+  cell_.weightGradients(
+      ConstRows<Scalar>(tape_.x.data(), time * batch, features, Eigen::OuterStride<>(features)),
+      dProj,
+      ConstRows<Scalar>(tape_.states.data(), (time + 1) * batch, width,
+                        Eigen::OuterStride<>(width)),
+      ConstRows<Scalar>(tape_.records.data(), time * batch, recordWidth,
+                        Eigen::OuterStride<>(recordWidth)),
+      ConstRows<Scalar>(dRec_.data(), time * batch, recWidth, Eigen::OuterStride<>(recWidth)),
+      batch, out.weights.data());
+
+  // ∂L/∂(initial states): boundary 0.
+  const Matrix<Scalar>& d0 = slots.base == dState_.data() ? dState_ : dScratch_;
+  if (accumulate) {
+    for (std::size_t i = 0, off = 0; i < widths_.size();
+         off += static_cast<std::size_t>(widths_[i]), ++i)
+      out.initialState[i] += d0.middleCols(static_cast<Index>(off), widths_[i]);
+  } else {
+    detail::PackedStates::unpack(d0, widths_, out.initialState);
+  }
 }
 
 template <class Cell>
@@ -360,10 +693,11 @@ void RNN<Cell>::prepareStep(MatrixView<Scalar> x) {
   }
   const Index width = cell_.stateWidth();
   useStoredStates("step", batch, width);
-  if constexpr (detail::HasThreadTeam<Cell>::value) cell_.setThreadTeam(team_.get(args_.threads));
+  detail::shareThreadTeam(cell_, team_.get(args_.threads));
   cell_.prepare(batch);
   projection_.resize(batch, cell_.projectionSize());
   scratch_.resize(batch, width);
+  tape_.valid = false;  // step() changes the cells' scratch and masks a recording relies on
   stepReadyFor_ = this;
 }
 
@@ -392,9 +726,7 @@ void RNN<Cell>::resetStates(const std::vector<MatrixView<Scalar>>& states) {
   Index total = 0;
   for (Index w : widths) total += w;
   stored_.resize(batch, total);
-  for (std::size_t i = 0, off = 0; i < widths.size();
-       off += static_cast<std::size_t>(widths[i]), ++i)
-    stored_.middleCols(static_cast<Index>(off), widths[i]) = states[i].map();
+  detail::PackedStates::pack(states, widths, stored_);
   statefulBatch_ = batch;
   stepReadyFor_ = nullptr;
 }
@@ -402,11 +734,7 @@ void RNN<Cell>::resetStates(const std::vector<MatrixView<Scalar>>& states) {
 template <class Cell>
 auto RNN<Cell>::getStates() const -> std::vector<Matrix<Scalar>> {
   std::vector<Matrix<Scalar>> out;
-  if (statefulBatch_ < 0) return out;
-  const std::vector<Index> widths = cell_.stateSize();
-  for (std::size_t i = 0, off = 0; i < widths.size();
-       off += static_cast<std::size_t>(widths[i]), ++i)
-    out.push_back(stored_.middleCols(static_cast<Index>(off), widths[i]));
+  if (statefulBatch_ >= 0) detail::PackedStates::unpack(stored_, widths_, out);
   return out;
 }
 

@@ -49,6 +49,59 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   /// One step: see the class comment.
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    run<Dropout>(xProj, prev, next, nullptr, 0);
+  }
+
+  // --- training (the protocol of rnn_cell.hpp) ------------------------------------------------
+  /// Per row: `[h' | a]` (`a`, the pre-activation, only when the derivative reads it).
+  Index recordWidth() const {
+    return (detail::needsPreActivation(this->activation_.kind()) ? 2 : 1) * this->units_;
+  }
+  Index recurrentGradWidth() const { return 0; }
+  /// `step`, bitwise, also writing `record`.
+  template <bool Dropout>
+  void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                  Rows<Scalar> record) {
+    run<Dropout>(xProj, prev, next, record.data(), record.outerStride());
+  }
+  /// `da = act'(a)·dh'`, `dh₋ = (da·Uᵀ) ⊙ m_h`.
+  template <bool Dropout>
+  void stepBackward(const ConstRows<Scalar>& record, const ConstRows<Scalar>& prev,
+                    const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev, Rows<Scalar> dProj,
+                    Rows<Scalar>) {
+    using Array = Eigen::Array<Scalar, 1, Units>;
+    const Index u = this->units_;
+    const bool pre = detail::needsPreActivation(this->activation_.kind());
+    this->forRows(prev.rows(), [&](Index b) {
+      const Scalar* r = record.data() + b * record.outerStride();
+      Scalar* da = dProj.data() + b * dProj.outerStride();
+      Eigen::Map<Array>(da, u) = Eigen::Map<const Array>(dNext.data() + b * dNext.outerStride(), u);
+      detail::activationGrad(this->activation_.kind(), pre ? r + u : nullptr, r, da, u);
+    });
+    this->template gemm<Units, Units>(prev.rows(), dProj.data(), dProj.outerStride(),
+                                      this->packedRecurrentT_, nullptr, 0, dPrev.data(),
+                                      dPrev.outerStride());
+    if constexpr (Dropout) this->applyRecurrentMask(dPrev);
+  }
+
+ private:
+  friend Base;
+  static Index biasRows() { return 1; }
+  static const char* biasHint(const std::vector<Index>&) { return nullptr; }
+  void adjustInitialBias() {}
+  void prepareScratch(Index batch) { maskedH_.resize(batch, this->units_); }
+  void prepareBackwardScratch(Index) {}
+  void recurrentWeightGradients(const ConstRows<Scalar>& hHat, const ConstRows<Scalar>&,
+                                const ConstRows<Scalar>&, const ConstRows<Scalar>&,
+                                FlatTensor<Scalar>& dU, FlatTensor<Scalar>*) {
+    this->gemmTransposed(hHat, this->packedGrad_, dU.data.data(), this->units_);
+  }
+
+  // h' = act(x·W + b + ĥ·U); with a record, [h' | pre-activation] also into `record`.
+  template <bool Dropout>
+  void run(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+           Scalar* record, Index ldr) {
+    using Array = Eigen::Array<Scalar, 1, Units>;
     const Index u = this->units_;
     const Scalar* h = prev.data();
     Index ldh = prev.outerStride();
@@ -61,17 +114,14 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
     }
     this->template gemm<Units, Units>(prev.rows(), h, ldh, this->packedRecurrent_, xProj.data(),
                                       xProj.outerStride(), next.data(), next.outerStride());
+    const bool pre = record != nullptr && detail::needsPreActivation(this->activation_.kind());
     this->forRows(next.rows(), [&](Index b) {
-      this->template activateRow<Units>(this->activation_, next.data() + b * next.outerStride(), u);
+      Scalar* y = next.data() + b * next.outerStride();
+      if (pre) Eigen::Map<Array>(record + b * ldr + u, u) = Eigen::Map<const Array>(y, u);
+      this->template activateRow<Units>(this->activation_, y, u);
+      if (record != nullptr) Eigen::Map<Array>(record + b * ldr, u) = Eigen::Map<const Array>(y, u);
     });
   }
-
- private:
-  friend Base;
-  static Index biasRows() { return 1; }
-  static const char* biasHint(const std::vector<Index>&) { return nullptr; }
-  void adjustInitialBias() {}
-  void prepareScratch(Index batch) { maskedH_.resize(batch, this->units_); }
 
   Matrix<Scalar> maskedH_;
 };

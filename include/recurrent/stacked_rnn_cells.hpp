@@ -124,6 +124,24 @@ class StackBase {
   void generateDropoutMasks(Index batch, bool training, RandomEngine& rng) {
     self().forEachCell([&](auto& c, Index) { c.generateDropoutMasks(batch, training, rng); });
   }
+  /// Cell `cell`'s masks of this call, given explicitly (see `RNNCell::setDropoutMasks`).
+  void setDropoutMasks(Index cell, const MatrixView<Scalar>& input,
+                       const MatrixView<Scalar>& recurrent) {
+    self().forEachCell([&](auto& c, Index i) {
+      if (i != cell) return;
+      if constexpr (HasSetDropoutMasks<std::decay_t<decltype(c)>>::value) {
+        c.setDropoutMasks(input, recurrent);
+      } else {
+        raise<ValueError>(where("StackedRNNCells", name_, "setDropoutMasks"),
+                          std::string("cell ") + std::to_string(i) + " (" + c.className() +
+                              ") has no setDropoutMasks member");
+      }
+    });
+  }
+  /// Shares the layer's threads with every cell that can use them.
+  void setThreadTeam(ThreadTeam* team) {
+    self().forEachCell([&](auto& c, Index) { shareThreadTeam(c, team); });
+  }
   bool dropoutActive() const {
     bool a = false;
     self().forEachCell([&](const auto& c, Index) { a = a || c.dropoutActive(); });
@@ -136,8 +154,154 @@ class StackBase {
   /// Cell 0 consumes the projected inputs; cell i > 0 projects cell i−1's new h, then steps.
   template <bool Dropout>
   void step(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
+    run<Dropout, false>(xProj, prev, next, nullptr, 0);
+  }
+
+  // --- training: the cells' protocol, cell by cell (see rnn_cell.hpp) -------------------------
+  // A row of the stack's record is [cell 0's | cell 1's | …]; of its recurrent-side gradient
+  // [cell 0's dRec | cell 1's dRec, cell 1's dProj | …] (a cell above the first is fed by the
+  // cell below, so its projection's gradient is the stack's to keep).
+  Index recordWidth() const {
+    Index w = 0;
+    self().forEachCell([&](const auto& c, Index) { w += c.recordWidth(); });
+    return w;
+  }
+  Index recurrentGradWidth() const {
+    Index w = 0;
+    self().forEachCell([&](const auto& c, Index i) {
+      w += c.recurrentGradWidth() + (i > 0 ? c.projectionSize() : 0);
+    });
+    return w;
+  }
+  std::uint64_t weightsVersion() const {
+    std::uint64_t v = 0;
+    self().forEachCell([&](const auto& c, Index) { v += c.weightsVersion(); });
+    return v;
+  }
+  void prepareBackward(Index batch) {
+    self().forEachCell([&](auto& c, Index) { c.prepareBackward(batch); });
+    if (countsVersion_ != weightsVersion()) {  // weights per cell, for weightGradients
+      weightCounts_.clear();
+      self().forEachCell(
+          [&](const auto& c, Index) { weightCounts_.push_back(c.getWeights().size()); });
+      countsVersion_ = weightsVersion();
+    }
+    dWork_.resize(batch, stateWidth());
+    layout_ = layout();
+  }
+  template <bool Dropout>
+  void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+                  Rows<Scalar> record) {
+    run<Dropout, true>(xProj, prev, next, record.data(), record.outerStride());
+  }
+  /// Cells last to first: each cell's step backward, then (cell i > 0) the gradient of its
+  /// input, cell i−1's new h, added to that cell's state gradient.
+  template <bool Dropout>
+  void stepBackward(const ConstRows<Scalar>& record, const ConstRows<Scalar>& prev,
+                    const ConstRows<Scalar>& dNext, Rows<Scalar> dPrev, Rows<Scalar> dProj,
+                    Rows<Scalar> dRec) {
+    const Index batch = prev.rows(), total = prev.cols();
+    dWork_ = dNext;
+    const Layout& at = layout_;
+    for (Index i = self().cellCount(); i-- > 0;) {
+      withCell(i, [&](auto& c) {
+        const CellLayout& l = at.cells[static_cast<std::size_t>(i)];
+        const Index w = c.stateWidth();
+        auto cols = [&](auto* base, Index ld, Index off, Index n) {
+          using V = std::conditional_t<std::is_const_v<std::remove_pointer_t<decltype(base)>>,
+                                       ConstRows<Scalar>, Rows<Scalar>>;
+          return V(base + off, batch, n, Eigen::OuterStride<>(ld));
+        };
+        Rows<Scalar> dp =
+            i == 0 ? dProj : cols(dRec.data(), dRec.outerStride(), l.proj, c.projectionSize());
+        c.template stepBackward<Dropout>(
+            cols(record.data(), record.outerStride(), l.record, c.recordWidth()),
+            cols(prev.data(), total, l.state, w),
+            cols(static_cast<const Scalar*>(dWork_.data()), total, l.state, w),
+            cols(dPrev.data(), dPrev.outerStride(), l.state, w), dp,
+            cols(dRec.data(), dRec.outerStride(), l.rec, c.recurrentGradWidth()));
+        if (i > 0) {
+          const CellLayout& below = at.cells[static_cast<std::size_t>(i - 1)];
+          c.inputGradients(ConstRows<Scalar>(dp.data(), batch, dp.cols(),
+                                             Eigen::OuterStride<>(dp.outerStride())),
+                           cols(dWork_.data(), total, below.state, below.units), batch, true);
+        }
+      });
+    }
+  }
+  void inputGradients(const ConstRows<Scalar>& dProj, Rows<Scalar> dx, Index batch,
+                      bool accumulate) {
+    first().inputGradients(dProj, dx, batch, accumulate);
+  }
+  void weightGradients(const ConstRows<Scalar>& x, const ConstRows<Scalar>& dProj,
+                       const ConstRows<Scalar>& states, const ConstRows<Scalar>& records,
+                       const ConstRows<Scalar>& dRec, Index batch, FlatTensor<Scalar>* grads) {
+    const Index rows = dProj.rows();
+    const Layout& at = layout_;
+    std::size_t g = 0;
+    self().forEachCell([&](auto& c, Index i) {
+      const CellLayout& l = at.cells[static_cast<std::size_t>(i)];
+      auto cols = [&](const ConstRows<Scalar>& m, Index off, Index n, Index nrows, Index skip = 0) {
+        return ConstRows<Scalar>(m.data() + skip * m.outerStride() + off, nrows, n,
+                                 Eigen::OuterStride<>(m.outerStride()));
+      };
+      const ConstRows<Scalar> st = cols(states, l.state, c.stateWidth(), states.rows());
+      const ConstRows<Scalar> rec = cols(records, l.record, c.recordWidth(), rows);
+      const ConstRows<Scalar> dr = cols(dRec, l.rec, c.recurrentGradWidth(), rows);
+      if (i == 0) {
+        c.weightGradients(x, dProj, st, rec, dr, batch, grads + g);
+      } else {
+        // Cell i's input at step s: cell i−1's h after it, in the states of boundary s+1.
+        const CellLayout& below = at.cells[static_cast<std::size_t>(i - 1)];
+        c.weightGradients(cols(states, below.state, below.units, rows, batch),
+                          cols(dRec, l.proj, c.projectionSize(), rows), st, rec, dr, batch,
+                          grads + g);
+      }
+      g += weightCounts_[static_cast<std::size_t>(i)];
+    });
+  }
+
+ protected:
+  // Column offsets of each cell in the stack's packed states, records and recurrent gradients.
+  struct CellLayout {
+    Index state = 0, units = 0, record = 0, rec = 0, proj = 0;
+  };
+  struct Layout {
+    std::vector<CellLayout> cells;
+  };
+  Layout layout() const {
+    Layout out;
+    out.cells.resize(static_cast<std::size_t>(self().cellCount()));
+    Index state = stateWidth(), record = 0, rec = 0;
+    self().forEachCell([&](const auto& c, Index i) {
+      CellLayout& l = out.cells[static_cast<std::size_t>(i)];
+      state -= c.stateWidth();  // cells are laid out last-to-first
+      l.state = state;
+      l.units = c.units();
+      l.record = record;
+      record += c.recordWidth();
+      l.rec = rec;
+      rec += c.recurrentGradWidth();
+      l.proj = rec;
+      if (i > 0) rec += c.projectionSize();
+    });
+    return out;
+  }
+  template <class F>
+  void withCell(Index index, F&& f) {
+    self().forEachCell([&](auto& c, Index i) {
+      if (i == index) f(c);
+    });
+  }
+
+  // The step of every cell, each cell above the first fed with the new h of the one below;
+  // with a record (Record), each cell's `stepRecord` into its columns of it.
+  template <bool Dropout, bool Record>
+  void run(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
+           Scalar* record, Index ldr) {
     const Index batch = prev.rows(), total = prev.cols();
     Index offset = total;  // cells are laid out last-to-first: walk offsets down
+    Index recordOffset = 0;
     const Scalar* below = nullptr;
     Index belowUnits = 0;
     self().forEachCell([&](auto& c, Index i) {
@@ -145,23 +309,32 @@ class StackBase {
       offset -= w;
       ConstRows<Scalar> p(prev.data() + offset, batch, w, Eigen::OuterStride<>(total));
       Rows<Scalar> n(next.data() + offset, batch, w, Eigen::OuterStride<>(total));
+      auto stepCell = [&](const ConstRows<Scalar>& xp) {
+        if constexpr (Record) {
+          const Index rw = c.recordWidth();
+          c.template stepRecord<Dropout>(
+              xp, p, n, Rows<Scalar>(record + recordOffset, batch, rw, Eigen::OuterStride<>(ldr)));
+          recordOffset += rw;
+        } else {
+          (void)record, (void)ldr;
+          c.template step<Dropout>(xp, p, n);
+        }
+      };
       if (i == 0) {
-        c.template step<Dropout>(xProj, p, n);
+        stepCell(xProj);
       } else {
         Matrix<Scalar>& proj = projections_[static_cast<std::size_t>(i)];
         ConstRows<Scalar> in(below, batch, belowUnits, Eigen::OuterStride<>(total));
         Rows<Scalar> projRows(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols()));
         c.template projectInputs<Dropout>(in, projRows, 1);
-        c.template step<Dropout>(
-            ConstRows<Scalar>(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols())),
-            p, n);
+        stepCell(
+            ConstRows<Scalar>(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols())));
       }
       below = next.data() + offset;
       belowUnits = c.units();
     });
   }
 
- protected:
   explicit StackBase(std::string name)
       : name_(name.empty() ? "stacked_rnn_cells" : std::move(name)) {}
   void checkNotEmpty() const {
@@ -178,6 +351,10 @@ class StackBase {
 
   std::string name_;
   std::vector<Matrix<Scalar>> projections_;
+  Matrix<Scalar> dWork_;  // backward: the state gradients of a step, updated cell by cell
+  Layout layout_;         // backward: the cells' columns (set by prepareBackward)
+  std::vector<std::size_t> weightCounts_;  // weights per cell (at countsVersion_)
+  std::uint64_t countsVersion_ = ~std::uint64_t{0};
 };
 
 }  // namespace detail

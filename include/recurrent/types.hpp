@@ -88,6 +88,8 @@ class SequenceView {
   Index batch() const { return batch_; }
   Index time() const { return time_; }
   Index features() const { return features_; }
+  /// No data (a default-constructed view).
+  bool empty() const { return data_ == nullptr; }
   /// Element `[b, t, f]`.
   const Scalar& operator()(Index b, Index t, Index f) const {
     return data_[(b * time_ + t) * features_ + f];
