@@ -292,24 +292,24 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
   const Index time = returnSequences() ? fw_.sequence.dimension(1) : 0;
   const bool none = args_.mergeMode == MergeMode::None;
   const Index width = args_.mergeMode == MergeMode::Concat ? 2 * u : u;
-  const std::string who = where("backward");
+  auto who = [&] { return where("backward"); };  // built only when raising
   auto checkSeq = [&](const SequenceView<Scalar>& v, const char* what) {
     if (v.empty()) return;
     if (!returnSequences())
-      detail::raise<ShapeError>(who, std::string(what) + ": the layer does not return sequences");
+      detail::raise<ShapeError>(who(), std::string(what) + ": the layer does not return sequences");
     if (v.batch() != batch || v.time() != time || v.features() != width)
-      detail::raiseShape(who, what, std::vector<Index>{batch, time, width},
+      detail::raiseShape(who(), what, std::vector<Index>{batch, time, width},
                          std::vector<Index>{v.batch(), v.time(), v.features()});
   };
   auto checkLast = [&](const MatrixView<Scalar>& v, const char* what) {
     if (!v.empty() && (v.rows() != batch || v.cols() != width))
-      detail::raiseShape(who, what, std::vector<Index>{batch, width},
+      detail::raiseShape(who(), what, std::vector<Index>{batch, width},
                          std::vector<Index>{v.rows(), v.cols()});
   };
   checkSeq(d.sequence, "dOutputs.sequence");
   checkLast(d.lastOutput, "dOutputs.lastOutput");
   if (!none && (!d.backwardSequence.empty() || !d.backwardLastOutput.empty()))
-    detail::raise<ShapeError>(who,
+    detail::raise<ShapeError>(who(),
                               "dOutputs.backwardSequence/backwardLastOutput: only with "
                               "MergeMode::None (the merged output has one gradient)");
   checkSeq(d.backwardSequence, "dOutputs.backwardSequence");
@@ -402,7 +402,7 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
       ok = out.initialState[i].rows() == g.rows() && out.initialState[i].cols() == g.cols();
     }
     if (!ok)
-      detail::raise<ShapeError>(who,
+      detail::raise<ShapeError>(who(),
                                 "accumulate: the given gradients do not have this call's "
                                 "shapes");
     out.inputs += gFw_.inputs + gBw_.inputs;

@@ -231,10 +231,10 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     }
     packedRecGrad_.pack(dProj.leftCols(2 * u));
     this->gemmTransposed(hHat, packedRecGrad_, dU.data.data(), 3 * u);
-    packedRecGrad_.pack(dProj.rightCols(u));
+    packedCandidateGrad_.pack(dProj.rightCols(u));
     this->gemmTransposed(ConstRows<Scalar>(records.data() + 3 * u, rows, u,
                                            Eigen::OuterStride<>(records.outerStride())),
-                         packedRecGrad_, dU.data.data() + 2 * u, 3 * u);
+                         packedCandidateGrad_, dU.data.data() + 2 * u, 3 * u);
   }
 
   // The TF.js mask semantics, then packedStep into `gates` (row stride ldg).
@@ -364,9 +364,10 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   Activation recurrentActivation_;
   int implementation_ = 1;
   bool resetAfter_ = false;
-  detail::PackedMatrix<Scalar> packedCandidate_;   // U_h (resetAfter = false)
-  detail::PackedMatrix<Scalar> packedCandidateT_;  // U_hᵀ (backward, resetAfter = false)
-  detail::PackedMatrix<Scalar> packedRecGrad_;     // backward: a block of the gate gradients
+  detail::PackedMatrix<Scalar> packedCandidate_;      // U_h (resetAfter = false)
+  detail::PackedMatrix<Scalar> packedCandidateT_;     // U_hᵀ (backward, resetAfter = false)
+  detail::PackedMatrix<Scalar> packedRecGrad_;        // backward: ∂L/∂[a_z a_r] (or dq)
+  detail::PackedMatrix<Scalar> packedCandidateGrad_;  // backward: ∂L/∂a_h (reset before)
   Matrix<Scalar> inner_, gates_, hz_, hr_, hh_;
   Matrix<Scalar> dHat_, hHatRows_;  // backward scratch [batch, units]
 };

@@ -371,9 +371,10 @@ class RNNCell {
   /// (`[rows, m]` row-major, so `A` is `at`ᵀ), `B` packed; `c` `[m, B.cols()]` row-major.
   void gemmTransposed(const ConstRows<Scalar>& at, const detail::PackedMatrix<Scalar>& b, Scalar* c,
                       Index ldc) {
-    aT_.resize(at.cols(), at.rows());
-    aT_ = at.transpose();
-    gemm(aT_.rows(), aT_.data(), aT_.cols(), b, c, ldc, c, ldc);
+    const Index m = at.cols(), depth = at.rows();
+    if (aT_.size() < m * depth) aT_.resize(m * depth);  // grows only: dW and dU share it
+    Eigen::Map<Matrix<Scalar>>(aT_.data(), m, depth) = at.transpose();
+    gemm(m, aT_.data(), depth, b, c, ldc, c, ldc);
   }
   /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.
   static void maskRows(const ConstRows<Scalar>& src, const Matrix<Scalar>& mask, Index batch,
@@ -435,7 +436,8 @@ class RNNCell {
   detail::PackedMatrix<Scalar> packedKernelT_;     // Wᵀ, for the input gradients
   detail::PackedMatrix<Scalar> packedRecurrentT_;  // Uᵀ (or a cell's part of it)
   detail::PackedMatrix<Scalar> packedGrad_;        // ∂L/∂(gates) of the whole sequence, packed
-  Matrix<Scalar> aT_, dxMasked_, xMasked_, hHat_;  // weight-gradient scratch
+  Eigen::Matrix<Scalar, Eigen::Dynamic, 1> aT_;    // a transposed operand of the weight gradients
+  Matrix<Scalar> dxMasked_, xMasked_, hHat_;       // masked operands
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -502,10 +502,10 @@ void RNN<Cell>::setGivenDropoutMasks(const std::vector<CellDropoutMasks<Scalar>>
 template <class Cell>
 void RNN<Cell>::checkUpstream(const RNNOutputGradients<Scalar>& d) const {
   const Index batch = tape_.batch, time = tape_.time, units = cell_.units();
-  const std::string who = where("backward");
+  const char* who = "backward";  // where(who) is built only when raising
   if (!d.sequence.empty()) {
     if (!args_.returnSequences)
-      detail::raise<ShapeError>(who,
+      detail::raise<ShapeError>(where(who),
                                 "dOutputs.sequence: the layer does not return sequences "
                                 "(returnSequences is false); give dOutputs.lastOutput");
     if (d.sequence.batch() != batch || d.sequence.time() != time || d.sequence.features() != units)
@@ -514,16 +514,16 @@ void RNN<Cell>::checkUpstream(const RNNOutputGradients<Scalar>& d) const {
           std::vector<Index>{d.sequence.batch(), d.sequence.time(), d.sequence.features()});
   }
   if (!d.lastOutput.empty() && (d.lastOutput.rows() != batch || d.lastOutput.cols() != units))
-    detail::raiseShape(who, "dOutputs.lastOutput", std::vector<Index>{batch, units},
+    detail::raiseShape(where(who), "dOutputs.lastOutput", std::vector<Index>{batch, units},
                        std::vector<Index>{d.lastOutput.rows(), d.lastOutput.cols()});
   if (!d.states.empty()) {
     if (d.states.size() != widths_.size())
-      detail::raise<ShapeError>(who, "dOutputs.states: expected " + std::to_string(widths_.size()) +
-                                         " state gradient(s) (or none), got " +
-                                         std::to_string(d.states.size()));
+      detail::raise<ShapeError>(
+          where(who), "dOutputs.states: expected " + std::to_string(widths_.size()) +
+                          " state gradient(s) (or none), got " + std::to_string(d.states.size()));
     for (std::size_t i = 0; i < d.states.size(); ++i)
       if (d.states[i].rows() != batch || d.states[i].cols() != widths_[i])
-        detail::raiseShape(who, "dOutputs.states[" + std::to_string(i) + "]",
+        detail::raiseShape(where(who), "dOutputs.states[" + std::to_string(i) + "]",
                            std::vector<Index>{batch, widths_[i]},
                            std::vector<Index>{d.states[i].rows(), d.states[i].cols()});
   }

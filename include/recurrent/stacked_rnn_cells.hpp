@@ -185,9 +185,9 @@ class StackBase {
       self().forEachCell(
           [&](const auto& c, Index) { weightCounts_.push_back(c.getWeights().size()); });
       countsVersion_ = weightsVersion();
+      layout_ = layout();
     }
     dWork_.resize(batch, stateWidth());
-    layout_ = layout();
   }
   template <bool Dropout>
   void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,

@@ -223,3 +223,89 @@ TEMPLATE_TEST_CASE("step() streams without allocating", "[alloc]", float, double
   checkStreaming<recurrent::GRU<S, 8, 2>>(recurrent::GRUArgs{}, 8, 2, 1);
   checkStreaming<recurrent::SimpleRNN<S, 16, 1>>(recurrent::SimpleRNNArgs{}, 16, 1, 1);
 }
+
+namespace {
+
+/// A recording call plus backward, repeated: nothing allocated after the first with a shape.
+template <class Layer, class Args>
+void checkBackward(Args args, int threads = 1) {
+  using Scalar = typename Layer::Scalar;
+  for (const Shape& s : kShapes) {
+    for (int variant = 0; variant < 4; ++variant) {
+      Args a = args;
+      a.units = s.units;
+      a.threads = threads;
+      a.returnSequences = variant != 1;
+      a.returnState = variant >= 2;
+      a.goBackwards = variant == 1;
+      Layer layer(a);
+      const Sequence<Scalar> x = input<Scalar>(s.batch, s.time, s.features);
+      Matrix<Scalar> mask = Matrix<Scalar>::Ones(s.batch, s.time);
+      mask(0, s.time - 1) = 0;
+      std::vector<Matrix<Scalar>> init, dStates;
+      for (Index w : layer.stateSize()) {
+        init.push_back(Matrix<Scalar>::Constant(s.batch, w, 0.5));
+        dStates.push_back(Matrix<Scalar>::Constant(s.batch, w, 0.25));
+      }
+      Matrix<Scalar> inMask = Matrix<Scalar>::Constant(s.batch, s.features, 2);
+      Matrix<Scalar> recMask = Matrix<Scalar>::Constant(s.batch, s.units, 2);
+      inMask(0, 0) = 0;
+      recMask(0, 0) = 0;
+      recurrent::CallArgs<Scalar> callArgs;
+      callArgs.record = true;
+      callArgs.training = true;
+      if (variant == 2) {
+        callArgs.mask = mask;
+        for (const auto& m : init) callArgs.initialState.emplace_back(m);
+      }
+      if (variant == 3) callArgs.dropoutMasks = {{0, inMask, recMask}};
+      Sequence<Scalar> dSeq = input<Scalar>(s.batch, s.time, s.units);
+      Matrix<Scalar> dLast = Matrix<Scalar>::Constant(s.batch, s.units, 1);
+      recurrent::RNNOutputGradients<Scalar> up;
+      if (a.returnSequences) {
+        up.sequence = dSeq;
+      } else {
+        up.lastOutput = dLast;
+      }
+      if (a.returnState)
+        for (const auto& d : dStates) up.states.emplace_back(d);
+      recurrent::RNNResult<Scalar> out;
+      recurrent::RNNGradients<Scalar> grads;
+      layer.call(x, callArgs, out);  // first recording and backward with this shape: may allocate
+      layer.backward(up, grads);
+      long count = 0;
+      {
+        NoAllocation window;
+        for (int i = 0; i < 2; ++i) {
+          layer.call(x, callArgs, out);
+          layer.backward(up, grads);
+          layer.backward(up, grads, recurrent::BackwardArgs{true});
+        }
+        count = window.stop();
+      }
+      INFO("units " << s.units << " batch " << s.batch << " variant " << variant);
+      CHECK(count == 0);
+      CHECK(std::isfinite(static_cast<double>(grads.weights[0].data[0])));
+    }
+  }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("record + backward allocate nothing after the first with a shape", "[alloc]",
+                   float, double) {
+  using S = TestType;
+  recurrent::LSTMArgs lstm;  // hardSigmoid gates: pre-activations recorded
+  checkBackward<recurrent::LSTM<S>>(lstm);
+  lstm.recurrentActivation = recurrent::ActivationKind::Sigmoid;
+  lstm.threads = 2;
+  checkBackward<recurrent::LSTM<S>>(lstm, 2);
+  recurrent::GRUArgs gru;
+  checkBackward<recurrent::GRU<S>>(gru);
+  gru.resetAfter = true;
+  checkBackward<recurrent::GRU<S>>(gru);
+  recurrent::SimpleRNNArgs simple;
+  checkBackward<recurrent::SimpleRNN<S>>(simple);
+  lstm.recurrentActivation = recurrent::ActivationKind::Softmax;
+  checkBackward<recurrent::LSTM<S>>(lstm);
+}
