@@ -170,7 +170,13 @@ class RNN {
     return out;
   }
   /// True while the last call's recording can be differentiated.
-  bool recorded() const { return tape_.valid && tape_.version == cell_.weightsVersion(); }
+  bool recorded() const {
+    if constexpr (is_differentiable_cell<Cell>) {
+      return tape_.valid && tape_.version == cell_.weightsVersion();
+    } else {
+      return false;
+    }
+  }
   /// Bytes the last recording call kept for `backward` (inputs, states, cell records).
   std::size_t recordedBytes() const {
     return sizeof(Scalar) * static_cast<std::size_t>(tape_.x.size() + tape_.states.size() +
@@ -243,6 +249,9 @@ class RNN {
   template <LoopMode Mode>
   void runLoop(const CallArgs<Scalar>& args, Index batch, Index time, bool dropout, Result& out);
   void checkUpstream(const RNNOutputGradients<Scalar>& d) const;
+  /// The body of `backward` (differentiable cells only).
+  void differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
+                     const BackwardArgs& args);
 
   // What a recording call keeps for backward (time-major, processing order).
   struct Tape {
@@ -535,6 +544,12 @@ void RNN<Cell>::backward(const RNNOutputGradients<Scalar>& dOutputs, RNNGradient
   static_assert(is_differentiable_cell<Cell>,
                 "RNN<Cell>::backward: Cell has no backward members (recordWidth, stepRecord, "
                 "stepBackward, inputGradients, weightGradients, ...: see rnn_cell.hpp)");
+  if constexpr (is_differentiable_cell<Cell>) differentiate(dOutputs, out, args);
+}
+
+template <class Cell>
+void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs,
+                              RNNGradients<Scalar>& out, const BackwardArgs& args) {
   if (!tape_.valid)
     detail::raise<StateError>(where("backward"),
                               "no recorded call to differentiate: call with record = true first "
