@@ -202,6 +202,10 @@ class Activation {
   /// @throws ConfigError for an unknown name, as TF.js does.
   static Activation fromName(std::string_view name);
 
+  /// The ConfigError text for an unknown name: TF.js's "Unknown activation: <name>. This may be
+  /// due to one of the following reasons: ..." followed by ours (`argument`, then the names).
+  static std::string unknownMessage(std::string_view name, std::string_view argument);
+
   /// The TF.js class name (`"hardSigmoid"`; `"hardSigmoidKeras3"` for the extension).
   const char* name() const { return names()[static_cast<std::size_t>(kind_)]; }
   constexpr ActivationKind kind() const { return kind_; }
@@ -234,10 +238,19 @@ inline Activation Activation::fromName(std::string_view name) {
   for (std::size_t i = 0; i + 1 < kCount; ++i) {
     if (name == names()[i]) return Activation(static_cast<ActivationKind>(i));
   }
-  detail::raise<ConfigError>("Activation.fromName",
-                             "Unknown activation: " + std::string(name) +
-                                 " (expected a TF.js activation name such as tanh, sigmoid, "
-                                 "hardSigmoid, relu, linear, softmax, gelu_new)");
+  detail::raise<ConfigError>("Activation.fromName", unknownMessage(name, "the name"));
+}
+
+inline std::string Activation::unknownMessage(std::string_view name, std::string_view argument) {
+  std::string list;
+  for (std::size_t i = 0; i + 1 < kCount; ++i) {
+    if (i > 0) list += ", ";
+    list += names()[i];
+  }
+  return "Unknown activation: " + std::string(name) +
+         ". This may be due to one of the following reasons: " + std::string(argument) +
+         " is not one of the TF.js activation names, which are case-sensitive (" + list +
+         "); custom activations are not supported.";
 }
 
 template <class Block>

@@ -3,8 +3,11 @@
 // Replays TF.js golden cases (shared schema, see tests/golden/README.md) against the library and
 // compares every output with the case's tolerance: |got - expected| <= abs + rel * |expected|.
 // PATH is a case file or a directory of them (searched recursively). Checks `equal_to` twins
-// when both are present and the `expect_error` rules. Ends with "N passed, N failed"; exits
-// non-zero on any failure.
+// when both are present and the `expect_error` rules: the step TF.js fails at must throw the C++
+// type mapped from the error's `kind`, and the message after its location prefix must start
+// with (`match: prefix`) or equal (`match: exact`) TF.js's text, except for the documented
+// deliberate differences (see expectedFor and tests/golden/README.md). Ends with
+// "N passed, N failed"; exits non-zero on any failure.
 #include <recurrent/io/layer_config.hpp>
 #include <recurrent/recurrent.hpp>
 
@@ -17,8 +20,10 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -51,6 +56,217 @@ bool noOutputsExpected(const json& c) {
   return kind == "unsupported_option" || kind == "tfjs_limitation";
 }
 
+// ---------------------------------------------------------------------------------------------
+// expect_error: kind -> C++ exception type, and the message rule
+// ---------------------------------------------------------------------------------------------
+
+/// The most derived library exception class of `e`, for reports.
+std::string typeName(const recurrent::Error& e) {
+  using namespace recurrent;
+  if (dynamic_cast<const ConfigError*>(&e) != nullptr) return "ConfigError";
+  if (dynamic_cast<const ShapeError*>(&e) != nullptr) return "ShapeError";
+  if (dynamic_cast<const WeightError*>(&e) != nullptr) return "WeightError";
+  if (dynamic_cast<const ValueError*>(&e) != nullptr) return "ValueError";
+  if (dynamic_cast<const StateError*>(&e) != nullptr) return "StateError";
+  if (dynamic_cast<const FormatError*>(&e) != nullptr) return "FormatError";
+  if (dynamic_cast<const IOError*>(&e) != nullptr) return "IOError";
+  return "Error";
+}
+
+template <class E>
+bool isA(const recurrent::Error& e) {
+  return dynamic_cast<const E*>(&e) != nullptr;
+}
+
+/// The message without its location prefix ("LSTM 'rnn'.call: "): the text after the first ": ".
+std::string messageText(const std::string& what) {
+  const auto colon = what.find(": ");
+  return colon == std::string::npos ? what : what.substr(colon + 2);
+}
+
+bool startsWith(const std::string& s, const std::string& prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool isValueNotConfig(const recurrent::Error& e) {
+  // A ValueError or its ShapeError; not a ConfigError or WeightError (those mean something else).
+  return isA<recurrent::ValueError>(e) && !isA<recurrent::ConfigError>(e) &&
+         !isA<recurrent::WeightError>(e);
+}
+
+struct KindType {
+  const char* kind;
+  const char* type;  ///< the C++ class, for reports
+  bool (*matches)(const recurrent::Error&);
+};
+
+/// kind -> C++ exception type (tests/golden/README.md documents this table). `unsupported_option`
+/// and `tfjs_limitation` are not here: for those nothing may throw.
+const std::vector<KindType>& kindTypes() {
+  using namespace recurrent;
+  static const std::vector<KindType> kTable = {
+      {"invalid_units", "ConfigError", isA<ConfigError>},
+      {"unknown_activation", "ConfigError", isA<ConfigError>},
+      {"invalid_merge_mode", "ConfigError", isA<ConfigError>},
+      {"missing_cell", "ConfigError", isA<ConfigError>},
+      {"input_rank", "ShapeError", isA<ShapeError>},
+      {"input_shape", "ShapeError", isA<ShapeError>},
+      {"initial_state_count", "ValueError (ShapeError from call)", isValueNotConfig},
+      {"initial_state_shape", "ShapeError", isA<ShapeError>},
+      {"not_stateful", "StateError", isA<StateError>},
+  };
+  return kTable;
+}
+
+/// What an `expect_error` requires of the exception.
+struct Expected {
+  std::string kind;
+  std::string type;  ///< for reports
+  bool (*matches)(const recurrent::Error&) = nullptr;
+  std::string message;  ///< the text our message (after its location prefix) must carry
+  std::string match;    ///< "exact" or "prefix"
+  std::string rule;     ///< empty: TF.js's text as recorded; else the deliberate difference
+};
+
+std::vector<Index> shapeOf(const json& tensor) {
+  std::vector<Index> shape;
+  for (const auto& d : tensor.at("shape")) shape.push_back(d.get<Index>());
+  return shape;
+}
+
+/// The batch size fixed before step `at`: the last earlier call's, or resetStates(values)'.
+Index previousBatch(const json& c, long at) {
+  const json& steps = c.at("steps");
+  for (long s = at - 1; s >= 0; --s) {
+    const json& step = steps[static_cast<std::size_t>(s)];
+    if (step.at("op") == "call") return shapeOf(step.at("inputs").at("x"))[0];
+    if (step.contains("states") && !step["states"].empty()) return shapeOf(step["states"][0])[0];
+  }
+  return -1;
+}
+
+/// `resolved.state_size`; for Bidirectional forward's then backward's (`half` = forward's count).
+std::vector<Index> stateWidths(const json& c, std::size_t& half) {
+  std::vector<Index> widths;
+  const json& r = c.value("resolved", json::object());
+  if (r.contains("state_size")) {
+    for (const auto& w : r["state_size"]) widths.push_back(w.get<Index>());
+    half = widths.size();
+  } else if (r.contains("forward") && r.contains("backward")) {
+    for (const auto& w : r["forward"].at("state_size")) widths.push_back(w.get<Index>());
+    half = widths.size();
+    for (const auto& w : r["backward"].at("state_size")) widths.push_back(w.get<Index>());
+  }
+  return widths;
+}
+
+/// The expectation of case `c` (error at step `at`, -1 = construction). Per-kind rules where we
+/// deliberately differ from TF.js (docs/tfjs-differences.md, "Error messages"):
+///  - input_shape, a stateful layer called with another batch size: StateError (errors.hpp),
+///    "stateful layer: expected batch size P, got B";
+///  - initial_state_count, TF.js's first-call text ("An initialState was passed that is not
+///    compatible with cell.stateSize. Received stateSpec=[object Object]; ..."): its after-build
+///    text "RNN Layer has N state(s) but was passed M initial state(s).", which we give at every
+///    call;
+///  - initial_state_shape (TF.js: that first-call text, an internal matMul/broadcast failure, or
+///    resetStates' "State i is incompatible with layer ..."): one text for every call and
+///    resetStates, "state i: expected shape [B, w], got [r, c]", derived from the case.
+Expected expectedFor(const json& c, long at) {
+  const json& err = c.at("expect_error");
+  Expected x;
+  x.kind = err.value("kind", "");
+  x.message = err.value("message", "");
+  x.match = err.value("match", "exact");
+  for (const auto& k : kindTypes())
+    if (x.kind == k.kind) {
+      x.type = k.type;
+      x.matches = k.matches;
+    }
+  if (x.matches == nullptr || at < 0) return x;
+  const json& step = c.at("steps").at(static_cast<std::size_t>(at));
+  const bool isCall = step.at("op") == "call";
+  const Index before = previousBatch(c, at);
+
+  if (x.kind == "input_shape" && isCall &&
+      c.value("resolved", json::object()).value("stateful", false)) {
+    const Index batch = shapeOf(step.at("inputs").at("x"))[0];
+    if (before >= 0 && batch != before) {
+      x.type = "StateError";
+      x.matches = isA<recurrent::StateError>;
+      x.message = "stateful layer: expected batch size " + std::to_string(before) + ", got " +
+                  std::to_string(batch);
+      x.match = "exact";
+      x.rule = "a stateful layer's batch size change is a StateError with our text";
+    }
+  }
+  const json none = json::array();
+  const json& given =
+      isCall ? step.at("inputs").value("initial_state", none) : step.value("states", none);
+  if (x.kind == "initial_state_count" &&
+      startsWith(x.message,
+                 "An initialState was passed that is not compatible with cell.stateSize.")) {
+    std::size_t half = 0;
+    const std::size_t n = stateWidths(c, half).size();
+    x.message = "RNN Layer has " + std::to_string(n) + " state(s) but was passed " +
+                std::to_string(given.size()) + " initial state(s).";
+    x.match = "exact";
+    x.rule = "TF.js's first-call text shows JS internals; ours is its after-build text";
+  }
+  if (x.kind == "initial_state_shape") {
+    std::size_t half = 0;
+    const std::vector<Index> widths = stateWidths(c, half);
+    const Index batch = isCall
+                            ? shapeOf(step.at("inputs").at("x"))[0]
+                            : (before >= 0 ? before : (given.empty() ? -1 : shapeOf(given[0])[0]));
+    x.rule = "one text for every state shape error, derived from the case";
+    x.match = "exact";
+    x.message = "(cannot derive the wrong state from the case)";
+    for (std::size_t i = 0; i < given.size() && i < widths.size(); ++i) {
+      const std::vector<Index> got = shapeOf(given[i]);
+      const std::vector<Index> want{batch, widths[i]};
+      if (got != want) {
+        const std::size_t index = i < half ? i : i - half;  // Bidirectional: per direction
+        x.message = "state " + std::to_string(index) + ": expected shape " +
+                    recurrent::detail::shapeString(want) + ", got " +
+                    recurrent::detail::shapeString(got);
+        break;
+      }
+    }
+  }
+  return x;
+}
+
+/// Our text carries TF.js's: "prefix": starts with it; "exact": equals it, or is it followed by
+/// our detail, a parenthesis " (...)" or, after a text that ends a sentence, another sentence.
+bool carries(const std::string& text, const std::string& tfjs, const std::string& match) {
+  if (!startsWith(text, tfjs)) return false;
+  if (match == "prefix" || text.size() == tfjs.size()) return true;
+  const std::string rest = text.substr(tfjs.size());
+  return startsWith(rest, " (") || (!tfjs.empty() && tfjs.back() == '.' && rest[0] == ' ');
+}
+
+/// "kind K: expected T with message equal to \"...\"" (for failure reports).
+std::string describe(const Expected& x) {
+  std::string out = "kind " + x.kind + ": expected " + (x.type.empty() ? "?" : x.type) +
+                    " with message " + (x.match == "prefix" ? "starting with" : "equal to") +
+                    " \"" + x.message + "\"";
+  if (!x.rule.empty()) out += " (deliberate difference: " + x.rule + ")";
+  return out;
+}
+
+/// Empty if `e` is what the case expects, otherwise why not: kind, expected type and message,
+/// and what was thrown.
+std::string checkError(const Expected& x, const recurrent::Error& e) {
+  const std::string thrown = "; thrown " + typeName(e) + ": " + e.what();
+  if (x.matches == nullptr) return "unknown expect_error kind \"" + x.kind + "\"" + thrown;
+  if (x.match != "exact" && x.match != "prefix")
+    return "unknown expect_error match \"" + x.match + "\"" + thrown;
+  if (!x.matches(e)) return "wrong exception type (" + describe(x) + ")" + thrown;
+  if (!carries(messageText(e.what()), x.message, x.match))
+    return "wrong message (" + describe(x) + ")" + thrown;
+  return "";
+}
+
 template <class Scalar>
 CaseOutcome runCase(const json& c) {
   CaseOutcome out;
@@ -58,6 +274,7 @@ CaseOutcome runCase(const json& c) {
   const json err = hasError ? c["expect_error"] : json();
   const bool errAtConstruct = hasError && err["at"].is_string();
   const long errStep = hasError && err["at"].is_number() ? err["at"].get<long>() : -1;
+  const Expected expectation = hasError ? expectedFor(c, errStep) : Expected{};
   const double absTol = c.at("tolerance").at("abs").get<double>();
   const double relTol = c.at("tolerance").at("rel").get<double>();
   auto fail = [&](const std::string& m) {
@@ -70,12 +287,19 @@ CaseOutcome runCase(const json& c) {
   try {
     layer.emplace(recurrent::io::layerFromConfig<Scalar>(c.at("layer")));
   } catch (const recurrent::Error& e) {
-    if (errAtConstruct) return out;  // fails where TF.js fails
-    return fail(std::string("construction threw: ") + e.what());
+    if (!errAtConstruct)
+      return fail(std::string("construction threw: ") + e.what() +
+                  (hasError
+                       ? " (at step " + std::to_string(errStep) + ": " + describe(expectation) + ")"
+                       : ""));
+    const std::string why = checkError(expectation, e);  // fails where TF.js fails: the same way?
+    if (why.empty()) return out;
+    return fail("construction: " + why);
+  } catch (const std::exception& e) {
+    return fail(std::string("construction threw a non-recurrent exception: ") + e.what() +
+                (errAtConstruct ? " (" + describe(expectation) + ")" : ""));
   }
-  if (errAtConstruct)
-    return fail("expected an error at construction (" + err.value("kind", "") + ": " +
-                err.value("message", "") + "), none thrown");
+  if (errAtConstruct) return fail("construction: nothing thrown (" + describe(expectation) + ")");
 
   const json& steps = c.at("steps");
   const json& weights = c.at("weights");
@@ -163,11 +387,19 @@ CaseOutcome runCase(const json& c) {
         }
       }
       if (expectThrow)
-        return fail("step " + std::to_string(s) + ": expected an error (" + err.value("kind", "") +
-                    ": " + err.value("message", "") + "), none thrown");
+        return fail("step " + std::to_string(s) + ": nothing thrown (" + describe(expectation) +
+                    ")");
     } catch (const recurrent::Error& e) {
-      if (expectThrow) return out;  // fails where TF.js fails
-      return fail("step " + std::to_string(s) + " threw: " + e.what());
+      if (!expectThrow)
+        return fail(
+            "step " + std::to_string(s) + " threw: " + e.what() +
+            (hasError ? " (at " + err["at"].dump() + ": " + describe(expectation) + ")" : ""));
+      const std::string why = checkError(expectation, e);  // fails where TF.js fails: the same way?
+      if (why.empty()) return out;
+      return fail("step " + std::to_string(s) + ": " + why);
+    } catch (const std::exception& e) {
+      return fail("step " + std::to_string(s) + " threw a non-recurrent exception: " + e.what() +
+                  (expectThrow ? " (" + describe(expectation) + ")" : ""));
     }
   }
   return out;
@@ -210,8 +442,13 @@ int main(int argc, char** argv) {
   }
   std::sort(files.begin(), files.end());
 
-  std::map<std::string, json> cases;
-  std::map<std::string, CaseOutcome> outcomes;
+  // Keyed by (directory, name): directories may hold cases of the same name (twins are looked up
+  // in their own directory).
+  using Key = std::pair<std::string, std::string>;
+  std::map<Key, json> cases;
+  std::map<Key, CaseOutcome> outcomes;
+  bool severalDirs = false;
+  for (const auto& f : files) severalDirs |= f.parent_path() != files.front().parent_path();
   int passed = 0, failed = 0;
   for (const auto& f : files) {
     json c;
@@ -231,15 +468,17 @@ int main(int argc, char** argv) {
       o.ok = false;
       o.message = std::string("unexpected exception: ") + e.what();
     }
-    outcomes[name] = o;
-    cases[name] = std::move(c);
+    const Key key{f.parent_path().string(), name};
+    outcomes[key] = o;
+    cases[key] = std::move(c);
   }
   // equal_to twins: our outputs must be identical to the twin's.
-  for (auto& [name, o] : outcomes) {
-    const json& c = cases[name];
+  for (auto& [key, o] : outcomes) {
+    const json& c = cases[key];
+    const std::string name = severalDirs ? key.first + "/" + key.second : key.second;
     if (o.ok && c.contains("equal_to")) {
       const std::string twin = c["equal_to"];
-      auto it = outcomes.find(twin);
+      auto it = outcomes.find(Key{key.first, twin});
       if (it != outcomes.end() && it->second.ok && it->second.outputs != o.outputs) {
         o.ok = false;
         o.message = "outputs differ from its equal_to twin " + twin;

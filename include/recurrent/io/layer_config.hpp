@@ -125,7 +125,7 @@ inline Activation getActivation(const json& cfg, const std::string& who, const c
   // model import maps Keras 3's `hard_sigmoid` to it).
   for (std::size_t i = 0; i < Activation::kCount; ++i)
     if (name == Activation::names()[i]) return Activation(static_cast<ActivationKind>(i));
-  recurrent::detail::raise<ConfigError>(who, std::string(camel) + ": Unknown activation: " + name);
+  recurrent::detail::raise<ConfigError>(who, Activation::unknownMessage(name, camel));
 }
 
 inline Initializer getInitializer(const json& cfg, const std::string& who, const char* camel,
