@@ -70,8 +70,11 @@ class AnyCell {
   Index recurrentGradWidth() const { return self_->recurrentGradWidth(); }
   std::uint64_t weightsVersion() const { return self_->weightsVersion(); }
   void prepareBackward(Index batch) { self_->prepareBackward(batch); }
-  void setDropoutMasks(const MatrixView<Scalar>& input, const MatrixView<Scalar>& recurrent) {
-    self_->setDropoutMasks(input, recurrent);
+  /// Cells inside (a stack's count, else 1) and the masks of one of them (TF.js order).
+  Index cellCount() const { return self_->cellCount(); }
+  void setDropoutMasks(Index cell, const MatrixView<Scalar>& input,
+                       const MatrixView<Scalar>& recurrent) {
+    self_->setDropoutMasks(cell, input, recurrent);
   }
   template <bool Dropout>
   void stepRecord(const ConstRows<Scalar>& xProj, const ConstRows<Scalar>& prev, Rows<Scalar> next,
@@ -126,7 +129,8 @@ class AnyCell {
     virtual Index recurrentGradWidth() const = 0;
     virtual std::uint64_t weightsVersion() const = 0;
     virtual void prepareBackward(Index) = 0;
-    virtual void setDropoutMasks(const MatrixView<Scalar>&, const MatrixView<Scalar>&) = 0;
+    virtual Index cellCount() const = 0;
+    virtual void setDropoutMasks(Index, const MatrixView<Scalar>&, const MatrixView<Scalar>&) = 0;
     virtual void stepRecord(bool, const ConstRows<Scalar>&, const ConstRows<Scalar>&, Rows<Scalar>,
                             Rows<Scalar>) = 0;
     virtual void stepBackward(bool, const ConstRows<Scalar>&, const ConstRows<Scalar>&,
@@ -195,11 +199,22 @@ class AnyCell {
         notDifferentiable("backward");
       }
     }
-    void setDropoutMasks(const MatrixView<Scalar>& in, const MatrixView<Scalar>& rec) override {
-      if constexpr (detail::HasSetDropoutMasks<Cell>::value) {
+    Index cellCount() const override {
+      if constexpr (detail::HasCellCount<Cell>::value) {
+        return cell.cellCount();
+      } else {
+        return 1;
+      }
+    }
+    void setDropoutMasks(Index i, const MatrixView<Scalar>& in,
+                         const MatrixView<Scalar>& rec) override {
+      if constexpr (detail::HasCellCount<Cell>::value) {
+        cell.setDropoutMasks(i, in, rec);
+      } else if constexpr (detail::HasSetDropoutMasks<Cell>::value) {
+        (void)i;
         cell.setDropoutMasks(in, rec);
       } else {
-        (void)in, (void)rec;
+        (void)i, (void)in, (void)rec;
         detail::raise<ValueError>(detail::where(cell.className(), cell.name(), "setDropoutMasks"),
                                   "this cell takes no explicit dropout masks");
       }

@@ -66,6 +66,12 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
         resetAfter_(args.resetAfter) {}
 
   static const char* className() { return "GRUCell"; }
+  using Base::weightShapes;
+  /// The weight shapes of a cell of these sizes (the table of the class comment).
+  static std::vector<std::vector<Index>> weightShapes(Index inputDim, Index units, bool useBias,
+                                                      bool resetAfter) {
+    return Base::shapesOf(inputDim, units, useBias, resetAfter ? 2 : 1);
+  }
   Activation recurrentActivation() const { return recurrentActivation_; }
   bool resetAfter() const { return resetAfter_; }
   int implementation() const { return implementation_; }

@@ -54,6 +54,11 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
         implementation_(args.implementation) {}
 
   static const char* className() { return "LSTMCell"; }
+  using Base::weightShapes;
+  /// The weight shapes of a cell of these sizes (the table of the class comment).
+  static std::vector<std::vector<Index>> weightShapes(Index inputDim, Index units, bool useBias) {
+    return Base::shapesOf(inputDim, units, useBias, 1);
+  }
   Activation recurrentActivation() const { return recurrentActivation_; }
   bool unitForgetBias() const { return unitForgetBias_; }
   int implementation() const { return implementation_; }

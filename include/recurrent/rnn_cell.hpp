@@ -192,6 +192,14 @@ struct HasSetDropoutMasks<T, std::void_t<decltype(std::declval<T&>().setDropoutM
                                  std::declval<const MatrixView<typename T::Scalar>&>()))>>
     : std::true_type {};
 
+/// A cell made of cells (a stack, or an AnyCell holding any cell): `cellCount()` and
+/// `setDropoutMasks(cell, input, recurrent)`.
+template <class T, class = void>
+struct HasCellCount : std::false_type {};
+template <class T>
+struct HasCellCount<T, std::void_t<decltype(std::declval<const T&>().cellCount())>>
+    : std::true_type {};
+
 /// Hands the team to `cell` if it can use one.
 template <class Cell>
 void shareThreadTeam(Cell& cell, ThreadTeam* team) {
@@ -237,6 +245,11 @@ class RNNCell {
 
   /// `[kernel, recurrent_kernel, bias]` (no bias when `useBias` is false), TF.js shapes.
   std::vector<Weight<Scalar>> getWeights() const;
+  /// The shapes of `getWeights()` (`Derived::weightShapes(inputDim, units, …)` says them
+  /// without a cell: the model loader checks files with it).
+  std::vector<std::vector<Index>> weightShapes() const {
+    return shapesOf(inputDim_, units_, useBias_, self().biasRows());
+  }
   /// Sets the weights from TF.js-ordered values; builds the cell from the kernel's shape if it
   /// was not built yet. @throws ShapeError naming the weight, expected and received shapes.
   void setWeights(const std::vector<FlatTensor<Scalar>>& values);
@@ -273,6 +286,8 @@ class RNNCell {
   /// Threads that share this cell's products (nullptr: the calling thread only). The layer owns
   /// the team; see `RNNLayerOptions::threads`.
   void setThreadTeam(detail::ThreadTeam* team) { team_ = team; }
+  /// The team of the last call (nullptr: one thread).
+  const detail::ThreadTeam* threadTeam() const { return team_; }
   const DropoutMask<Scalar>& inputDropoutMask() const { return inputMask_; }
   const DropoutMask<Scalar>& recurrentDropoutMask() const { return recurrentMask_; }
 
@@ -303,6 +318,16 @@ class RNNCell {
   RNNCell(const Args& args, const char* defaultName);
 
   const Derived& self() const { return static_cast<const Derived&>(*this); }
+  /// `[inputDim, k·units]`, `[units, k·units]`, then `[k·units]` (or `[biasRows, k·units]`).
+  static std::vector<std::vector<Index>> shapesOf(Index inputDim, Index units, bool useBias,
+                                                  Index biasRows) {
+    const Index width = Derived::kGates * units;
+    std::vector<std::vector<Index>> out{{inputDim, width}, {units, width}};
+    if (useBias)
+      out.push_back(biasRows == 1 ? std::vector<Index>{width}
+                                  : std::vector<Index>{biasRows, width});
+    return out;
+  }
   /// Who raises: "LSTMCell 'name'.method".
   std::string where(const char* method) const {
     return detail::where(Derived::className(), name_, method);
@@ -512,8 +537,8 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
   const Index width = projectionSize();
   const FlatTensor<Scalar>& k = values[0];
   if (!built() && k.rank() == 2 && k.shape[1] == width && k.shape[0] > 0) build(k.shape[0]);
-  auto check = [&](const FlatTensor<Scalar>& v, const char* what, std::vector<Index> expected,
-                   const char* hint) {
+  auto check = [&](const FlatTensor<Scalar>& v, const char* what,
+                   const std::vector<Index>& expected, const char* hint) {
     if (v.shape != expected || static_cast<Index>(v.data.size()) != v.size()) {
       std::string msg = std::string(what) + ": expected shape " + detail::shapeString(expected) +
                         ", got " + detail::shapeString(v.shape);
@@ -521,14 +546,10 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
       detail::raise<ShapeError>(where("setWeights"), msg);
     }
   };
-  check(k, "kernel", {inputDim_, width}, built() ? nullptr : " (cell not built)");
-  check(values[1], "recurrent_kernel", {units_, width}, nullptr);
-  if (useBias_) {
-    const Index rows = self().biasRows();
-    const char* hint = Derived::biasHint(values[2].shape);
-    check(values[2], "bias",
-          rows == 1 ? std::vector<Index>{width} : std::vector<Index>{rows, width}, hint);
-  }
+  const auto shapes = weightShapes();
+  check(k, "kernel", shapes[0], built() ? nullptr : " (cell not built)");
+  check(values[1], "recurrent_kernel", shapes[1], nullptr);
+  if (useBias_) check(values[2], "bias", shapes[2], Derived::biasHint(values[2].shape));
   kernel_ = Eigen::Map<const Matrix<Scalar>>(k.data.data(), inputDim_, width);
   recurrentKernel_ = Eigen::Map<const Matrix<Scalar>>(values[1].data.data(), units_, width);
   if (useBias_) {

@@ -102,11 +102,6 @@ template <class T>
 struct CellScalar<T, std::void_t<typename T::Scalar>> {
   using type = typename T::Scalar;
 };
-template <class T, class = void>
-struct IsCellStack : std::false_type {};
-template <class T>
-struct IsCellStack<T, std::void_t<decltype(std::declval<const T&>().stateSizePerCell())>>
-    : std::true_type {};
 }  // namespace detail
 
 /**
@@ -184,7 +179,7 @@ class RNN {
   }
   /// Cells of the layer (a stack's count; 1 otherwise): the range of `CellDropoutMasks::cell`.
   Index cellCount() const {
-    if constexpr (detail::IsCellStack<Cell>::value) {
+    if constexpr (detail::HasCellCount<Cell>::value) {
       return cell_.cellCount();
     } else {
       return 1;
@@ -496,7 +491,7 @@ void RNN<Cell>::setGivenDropoutMasks(const std::vector<CellDropoutMasks<Scalar>>
       detail::raise<ValueError>(where("call"), "dropoutMasks: cell index " +
                                                    std::to_string(m.cell) + " out of range [0, " +
                                                    std::to_string(cellCount()) + ")");
-    if constexpr (detail::IsCellStack<Cell>::value) {
+    if constexpr (detail::HasCellCount<Cell>::value) {
       cell_.setDropoutMasks(m.cell, m.input, m.recurrent);
     } else if constexpr (detail::HasSetDropoutMasks<Cell>::value) {
       cell_.setDropoutMasks(m.input, m.recurrent);
@@ -548,8 +543,8 @@ void RNN<Cell>::backward(const RNNOutputGradients<Scalar>& dOutputs, RNNGradient
 }
 
 template <class Cell>
-void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs,
-                              RNNGradients<Scalar>& out, const BackwardArgs& args) {
+void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
+                              const BackwardArgs& args) {
   if (!tape_.valid)
     detail::raise<StateError>(where("backward"),
                               "no recorded call to differentiate: call with record = true first "

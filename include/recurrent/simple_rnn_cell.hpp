@@ -45,6 +45,11 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
   explicit SimpleRNNCell(const SimpleRNNCellArgs& args) : Base(args, "simple_rnn_cell") {}
 
   static const char* className() { return "SimpleRNNCell"; }
+  using Base::weightShapes;
+  /// The weight shapes of a cell of these sizes (the table of the class comment).
+  static std::vector<std::vector<Index>> weightShapes(Index inputDim, Index units, bool useBias) {
+    return Base::shapesOf(inputDim, units, useBias, 1);
+  }
 
   /// One step: see the class comment.
   template <bool Dropout>

@@ -129,7 +129,10 @@ class StackBase {
                        const MatrixView<Scalar>& recurrent) {
     self().forEachCell([&](auto& c, Index i) {
       if (i != cell) return;
-      if constexpr (HasSetDropoutMasks<std::decay_t<decltype(c)>>::value) {
+      using C = std::decay_t<decltype(c)>;
+      if constexpr (HasCellCount<C>::value) {  // an AnyCell (or a stack) as one cell
+        c.setDropoutMasks(0, input, recurrent);
+      } else if constexpr (HasSetDropoutMasks<C>::value) {
         c.setDropoutMasks(input, recurrent);
       } else {
         raise<ValueError>(where("StackedRNNCells", name_, "setDropoutMasks"),

@@ -157,6 +157,34 @@ TEST_CASE("unknown classes, activations and missing cells are ConfigErrors", "[i
                   recurrent::ConfigError);
 }
 
+TEST_CASE("layer configs: threads reach stacks, AnyCell and an imported Bidirectional",
+          "[io][threads]") {
+  using recurrent::AnyCell;
+  using recurrent::LSTMCell;
+  using Generic = recurrent::RNN<AnyCell<float>>;
+  const json lstm = layerSpec("LSTM", {{"units", 8}, {"threads", 2}});
+  auto bidi = recurrent::io::layerFromConfig<float>(layerSpec("Bidirectional", {{"layer", lstm}}));
+  auto stacked = recurrent::io::layerFromConfig<float>(
+      layerSpec("RNN", {{"threads", 2},
+                        {"cell", json::array({layerSpec("LSTMCell", {{"units", 8}}),
+                                              layerSpec("GRUCell", {{"units", 4}})})}}));
+  bidi.apply(input(2, 3, 5));
+  stacked.apply(input(2, 3, 5));
+  auto* b = bidi.target<recurrent::Bidirectional<Generic>>();
+  REQUIRE(b != nullptr);
+  for (Generic* l : {&b->forwardLayer(), &b->backwardLayer()}) {
+    auto* cell = l->cell().target<LSTMCell<float>>();
+    REQUIRE(cell != nullptr);
+    CHECK(cell->threadTeam() != nullptr);
+  }
+  auto* s = stacked.target<Generic>();
+  REQUIRE(s != nullptr);
+  auto* stack = s->cell().target<recurrent::StackedRNNCells<std::vector<AnyCell<float>>>>();
+  REQUIRE(stack != nullptr);
+  CHECK(stack->cell(0).target<LSTMCell<float>>()->threadTeam() != nullptr);
+  CHECK(stack->cell(1).target<recurrent::GRUCell<float>>()->threadTeam() != nullptr);
+}
+
 #else
 
 TEST_CASE("layer configs need nlohmann_json", "[io]") { CHECK(RECURRENT_HAS_JSON == 0); }

@@ -305,13 +305,14 @@ inline Index cellSlots(const json& spec, Index inDim, const std::string& prefix,
   const bool useBias = cudnn || getBool(cfg, who, "useBias", "use_bias", true);
   const std::string ku = std::to_string(k) + "·units";
   const std::string layout = cls + " (units " + std::to_string(u) + ")";
-  out.push_back({prefix + "kernel",
-                 {inDim, k * u},
-                 WeightTransform::None,
+  // The shapes the cell itself states (CuDNN biases are stored in a layout of their own).
+  const std::vector<std::vector<Index>> shapes =
+      k == 4   ? LSTMCell<float>::weightShapes(inDim, u, useBias && !cudnn)
+      : k == 3 ? GRUCell<float>::weightShapes(inDim, u, useBias && !cudnn, resetAfter)
+               : SimpleRNNCell<float>::weightShapes(inDim, u, useBias && !cudnn);
+  out.push_back({prefix + "kernel", shapes[0], WeightTransform::None,
                  "a " + layout + " kernel is [input features, " + ku + "]"});
-  out.push_back({prefix + "recurrent_kernel",
-                 {u, k * u},
-                 WeightTransform::None,
+  out.push_back({prefix + "recurrent_kernel", shapes[1], WeightTransform::None,
                  "a " + layout + " recurrent kernel is [units, " + ku + "]"});
   if (useBias) {
     if (cls == "CuDNNLSTM")
@@ -325,14 +326,10 @@ inline Index cellSlots(const json& spec, Index inDim, const std::string& prefix,
                      WeightTransform::TwoRows,
                      "a CuDNNGRU bias is [6·units] (input biases, then recurrent biases)"});
     else if (resetAfter)
-      out.push_back({prefix + "bias",
-                     {2, 3 * u},
-                     WeightTransform::None,
+      out.push_back({prefix + "bias", shapes[2], WeightTransform::None,
                      "a reset_after: true GRU bias is [2, 3·units]"});
     else
-      out.push_back({prefix + "bias",
-                     {k * u},
-                     WeightTransform::None,
+      out.push_back({prefix + "bias", shapes[2], WeightTransform::None,
                      "a " + layout + " bias is [" + ku + "]"});
   }
   return u;
