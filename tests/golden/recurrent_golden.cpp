@@ -2,7 +2,10 @@
 //
 // Replays TF.js golden cases (shared schema, see tests/golden/README.md) against the library and
 // compares every output with the case's tolerance: |got - expected| <= abs + rel * |expected|.
-// PATH is a case file or a directory of them (searched recursively). Checks `equal_to` twins
+// PATH is a case file or a directory of them (searched recursively). `grad` steps (gradient
+// cases, ../shared/oracle/SCHEMA-train.md) run backward seeded with `output_weights` and compare
+// the loss and every gradient with `grad_tolerance`; recorded `dropout_masks` are replayed as
+// the call's masks. Checks `equal_to` twins (outputs and gradients)
 // when both are present and the `expect_error` rules: the step TF.js fails at must throw the C++
 // type mapped from the error's `kind`, and the message after its location prefix must start
 // with (`match: prefix`) or equal (`match: exact`) TF.js's text, except for the documented
@@ -35,7 +38,8 @@ namespace {
 struct CaseOutcome {
   bool ok = true;
   std::string message;
-  std::vector<std::vector<std::vector<double>>> outputs;  // per call step: outputs' data
+  std::vector<std::vector<std::vector<double>>> outputs;    // per call step: outputs' data
+  std::vector<std::vector<std::vector<double>>> gradients;  // per grad step: every gradient
 };
 
 template <class Scalar>
@@ -267,6 +271,107 @@ std::string checkError(const Expected& x, const recurrent::Error& e) {
   return "";
 }
 
+/// Compares `got` with the recorded tensor `expected` elementwise; "" or what failed.
+template <class Scalar>
+std::string compareTensor(const json& expected, const recurrent::FlatTensor<Scalar>& got,
+                          double absTol, double relTol, const std::string& what) {
+  const auto exp = tensorFrom<double>(expected);
+  if (exp.shape != got.shape)
+    return what + ": expected shape " + recurrent::detail::shapeString(exp.shape) + ", got " +
+           recurrent::detail::shapeString(got.shape);
+  double worst = 0.0;
+  std::size_t worstAt = 0;
+  bool bad = false;
+  for (std::size_t k = 0; k < exp.data.size(); ++k) {
+    const double g = static_cast<double>(got.data[k]);
+    const double e = exp.data[k];
+    const double excess = std::abs(g - e) - (absTol + relTol * std::abs(e));
+    if (!(excess <= 0.0) && (bad ? excess > worst : true)) {
+      bad = true;
+      worst = excess;
+      worstAt = k;
+    }
+  }
+  if (!bad) return "";
+  std::ostringstream os;
+  os.precision(9);
+  os << what << ": element " << worstAt << " got " << got.data[worstAt] << ", expected "
+     << exp.data[worstAt] << " (|diff| "
+     << std::abs(static_cast<double>(got.data[worstAt]) - exp.data[worstAt])
+     << " exceeds the tolerance by " << worst << ")";
+  return os.str();
+}
+
+/// A `grad` step (SCHEMA-train.md 1.1): seeds backward with `output_weights` (∂L/∂outputs of
+/// L = Σ outputs ⊙ output_weights) and compares L, ∂L/∂x, ∂L/∂(initial states) and every
+/// ∂L/∂weight with `grad_tolerance`. The gradients are kept for `equal_to` twins.
+template <class Scalar>
+std::string checkGradients(const json& c, const json& step, recurrent::AnyLayer<Scalar>& layer,
+                           const std::vector<recurrent::FlatTensor<Scalar>>& outputs,
+                           CaseOutcome& out) {
+  const json& tol = c.contains("grad_tolerance") ? c["grad_tolerance"] : c.at("tolerance");
+  const double absTol = tol.at("abs").get<double>(), relTol = tol.at("rel").get<double>();
+  const json& weightsOfOutputs = step.at("output_weights");
+  if (weightsOfOutputs.size() != outputs.size())
+    return "expected " + std::to_string(weightsOfOutputs.size()) +
+           " output_weights, the layer has " + std::to_string(outputs.size()) + " outputs";
+  std::vector<recurrent::FlatTensor<Scalar>> dOutputs;
+  double loss = 0.0;
+  for (std::size_t k = 0; k < outputs.size(); ++k) {
+    dOutputs.push_back(tensorFrom<Scalar>(weightsOfOutputs[k]));
+    if (dOutputs[k].shape != outputs[k].shape)
+      return "output_weights " + std::to_string(k) + ": shape " +
+             recurrent::detail::shapeString(dOutputs[k].shape) + " vs output " +
+             recurrent::detail::shapeString(outputs[k].shape);
+    for (std::size_t i = 0; i < outputs[k].data.size(); ++i)
+      loss += static_cast<double>(outputs[k].data[i]) * static_cast<double>(dOutputs[k].data[i]);
+  }
+  const double expectedLoss = step.at("loss").get<double>();
+  if (!(std::abs(loss - expectedLoss) <= absTol + relTol * std::abs(expectedLoss))) {
+    std::ostringstream os;
+    os.precision(9);
+    os << "loss: got " << loss << ", expected " << expectedLoss;
+    return os.str();
+  }
+  recurrent::LayerGradients<Scalar> g;
+  layer.backward(dOutputs, g);
+  const json& expected = step.at("gradients");
+  std::vector<std::vector<double>> kept;
+  auto keep = [&](const recurrent::FlatTensor<Scalar>& t) {
+    kept.emplace_back(t.data.begin(), t.data.end());
+  };
+  if (!expected.at("x").is_null()) {
+    const std::string why = compareTensor(expected["x"], g.inputs, absTol, relTol, "dx");
+    if (!why.empty()) return why;
+  }
+  keep(g.inputs);
+  if (expected.contains("initial_state")) {
+    const json& e = expected["initial_state"];
+    if (e.size() != g.initialState.size())
+      return "expected " + std::to_string(e.size()) + " initial-state gradients, got " +
+             std::to_string(g.initialState.size());
+    for (std::size_t k = 0; k < e.size(); ++k) {
+      const std::string why = compareTensor(e[k], g.initialState[k], absTol, relTol,
+                                            "d initial_state " + std::to_string(k));
+      if (!why.empty()) return why;
+      keep(g.initialState[k]);
+    }
+  }
+  const json& ew = expected.at("weights");
+  if (ew.size() != g.weights.size())
+    return "expected " + std::to_string(ew.size()) + " weight gradients, got " +
+           std::to_string(g.weights.size());
+  for (std::size_t k = 0; k < ew.size(); ++k) {
+    const std::string why =
+        compareTensor(ew[k], g.weights[k], absTol, relTol,
+                      "d " + ew[k].value("name", "weight " + std::to_string(k)));
+    if (!why.empty()) return why;
+    keep(g.weights[k]);
+  }
+  out.gradients.push_back(std::move(kept));
+  return "";
+}
+
 template <class Scalar>
 CaseOutcome runCase(const json& c) {
   CaseOutcome out;
@@ -307,7 +412,7 @@ CaseOutcome runCase(const json& c) {
     // TF.js builds on a throw-away call on the first call's input shape.
     std::vector<Index> shape;
     for (const auto& step : steps)
-      if (step.at("op") == "call") {
+      if (step.at("op") == "call" || step.at("op") == "grad") {
         for (const auto& d : step.at("inputs").at("x").at("shape")) shape.push_back(d.get<Index>());
         break;
       }
@@ -336,6 +441,7 @@ CaseOutcome runCase(const json& c) {
         }
         out.outputs.emplace_back();
       } else {
+        const bool grad = step.at("op") == "grad";
         const json& in = step.at("inputs");
         recurrent::LayerCallArgs<Scalar> args;
         if (in.contains("mask")) args.mask = tensorFrom<Scalar>(in["mask"]);
@@ -343,6 +449,16 @@ CaseOutcome runCase(const json& c) {
           for (const auto& st : in["initial_state"])
             args.initialState.push_back(tensorFrom<Scalar>(st));
         args.training = step.value("training", false);
+        args.record = grad;
+        // TF.js's own dropout masks of this call (SCHEMA-train.md 1.3), replayed exactly.
+        if (step.contains("dropout_masks"))
+          for (const auto& m : step["dropout_masks"]) {
+            recurrent::LayerDropoutMasks<Scalar> masks;
+            masks.cell = m.at("cell").get<Index>();
+            if (m.contains("input")) masks.input = tensorFrom<Scalar>(m["input"]);
+            if (m.contains("recurrent")) masks.recurrent = tensorFrom<Scalar>(m["recurrent"]);
+            args.dropoutMasks.push_back(masks);
+          }
         const auto got = layer->apply(tensorFrom<Scalar>(in.at("x")), args);
         std::vector<std::vector<double>> gotData;
         for (const auto& g : got) gotData.emplace_back(g.data.begin(), g.data.end());
@@ -354,36 +470,15 @@ CaseOutcome runCase(const json& c) {
                         std::to_string(expected.size()) + " outputs, got " +
                         std::to_string(got.size()));
           for (std::size_t o = 0; o < got.size(); ++o) {
-            const auto exp = tensorFrom<double>(expected[o]);
-            if (exp.shape != got[o].shape)
-              return fail("step " + std::to_string(s) + " output " + std::to_string(o) + " (" +
-                          expected[o].value("name", "") + "): expected shape " +
-                          recurrent::detail::shapeString(exp.shape) + ", got " +
-                          recurrent::detail::shapeString(got[o].shape));
-            double worst = 0.0;
-            std::size_t worstAt = 0;
-            bool bad = false;
-            for (std::size_t k = 0; k < exp.data.size(); ++k) {
-              const double g = static_cast<double>(got[o].data[k]);
-              const double e = exp.data[k];
-              const double excess = std::abs(g - e) - (absTol + relTol * std::abs(e));
-              if (!(excess <= 0.0) && (bad ? excess > worst : true)) {
-                bad = true;
-                worst = excess;
-                worstAt = k;
-              }
-            }
-            if (bad) {
-              std::ostringstream os;
-              os.precision(9);
-              os << "step " << s << " output " << o << " (" << expected[o].value("name", "")
-                 << "): element " << worstAt << " got " << got[o].data[worstAt] << ", expected "
-                 << exp.data[worstAt] << " (|diff| "
-                 << std::abs(static_cast<double>(got[o].data[worstAt]) - exp.data[worstAt])
-                 << " exceeds the tolerance by " << worst << ")";
-              return fail(os.str());
-            }
+            const std::string why = compareTensor(
+                expected[o], got[o], absTol, relTol,
+                "output " + std::to_string(o) + " (" + expected[o].value("name", "") + ")");
+            if (!why.empty()) return fail("step " + std::to_string(s) + " " + why);
           }
+        }
+        if (grad && !expectThrow) {
+          const std::string why = checkGradients<Scalar>(c, step, *layer, got, out);
+          if (!why.empty()) return fail("step " + std::to_string(s) + " (grad) " + why);
         }
       }
       if (expectThrow)
@@ -472,7 +567,7 @@ int main(int argc, char** argv) {
     outcomes[key] = o;
     cases[key] = std::move(c);
   }
-  // equal_to twins: our outputs must be identical to the twin's.
+  // equal_to twins: our outputs (and gradients) must be identical to the twin's.
   for (auto& [key, o] : outcomes) {
     const json& c = cases[key];
     const std::string name = severalDirs ? key.first + "/" + key.second : key.second;
@@ -482,6 +577,9 @@ int main(int argc, char** argv) {
       if (it != outcomes.end() && it->second.ok && it->second.outputs != o.outputs) {
         o.ok = false;
         o.message = "outputs differ from its equal_to twin " + twin;
+      } else if (it != outcomes.end() && it->second.ok && it->second.gradients != o.gradients) {
+        o.ok = false;
+        o.message = "gradients differ from its equal_to twin " + twin;
       }
     }
     if (o.ok) {
