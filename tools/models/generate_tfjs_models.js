@@ -42,102 +42,27 @@ const fs = require('fs');
 const path = require('path');
 const childProcess = require('child_process');
 
+// PRNG, float32 JSON writer and console filter: the TF.js-free helpers of the
+// golden-case generators (tools/oracle/common.js; it loads no TF.js of its own
+// unless asked for `tf`). TF.js comes from this package's node_modules.
+const {
+  quietConsole, TFJS_VERSION, checkTfVersion, mulberry32, fnv1a, uniformArray, prod, f32str, F32,
+  ser,
+} = require('../oracle/common');
+
 // TF.js prints a banner about tfjs-node and a known warning; keep the console
 // quiet but let anything unexpected through.
-const EXPECTED_WARNINGS = [
-  /looks like you are running TensorFlow\.js in Node\.js/,
+quietConsole([
   // `gru.apply(x, {initialState: [h0]})` in a functional model: TF.js saves h0
   // as a second inbound tensor of the node and drops the kwarg.
   /was passed non-serializable keyword arguments/,
-];
-const origWarn = console.warn;
-console.warn = (...args) => {
-  const msg = args.join(' ');
-  if (EXPECTED_WARNINGS.some(re => re.test(msg))) return;
-  origWarn(...args);
-};
-const origLog = console.log;
-console.log = (...args) => {
-  const msg = args.join(' ');
-  if (/looks like you are running TensorFlow\.js in Node\.js|^=+$/.test(msg.trim())) return;
-  origLog(...args);
-};
+]);
 
 const tf = require('@tensorflow/tfjs');
 
-const TFJS_VERSION = '4.22.0';
-if (tf.version.tfjs !== TFJS_VERSION) {
-  throw new Error(`expected @tensorflow/tfjs ${TFJS_VERSION}, found ${tf.version.tfjs}`);
-}
+checkTfVersion(tf);
 const GENERATED_BY = `TensorFlow.js ${TFJS_VERSION} (@tensorflow/tfjs, cpu backend, Node.js) ` +
     'via tools/models/generate_tfjs_models.js';
-
-// ---------------------------------------------------------------------------
-// PRNG
-// ---------------------------------------------------------------------------
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return function() {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
-}
-const prod = shape => shape.reduce((a, b) => a * b, 1);
-
-// ---------------------------------------------------------------------------
-// JSON output
-// ---------------------------------------------------------------------------
-// Shortest decimal that round-trips to the same float32 (parse as double and
-// round to float, or strtof); -0 is written as 0.
-function f32str(v) {
-  if (!Number.isFinite(v)) throw new Error(`non-finite value ${v}`);
-  if (v === 0) return '0';
-  for (let p = 1; p <= 9; p++) {
-    const n = Number(v.toPrecision(p));
-    if (Math.fround(n) === v) return String(n);
-  }
-  throw new Error(`cannot format ${v}`);
-}
-class F32 {
-  constructor(arr) { this.a = Float32Array.from(arr); }
-}
-// 1-space indent, arrays of scalars on one line, F32 as float32 decimals.
-function ser(v, ind = 0) {
-  const pad = ' '.repeat(ind);
-  if (v instanceof F32) return '[' + Array.from(v.a, f32str).join(',') + ']';
-  if (v === null) return 'null';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`non-finite number ${v}`);
-    return String(v);
-  }
-  if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
-  if (Array.isArray(v)) {
-    if (v.length === 0) return '[]';
-    if (v.every(e => e === null || typeof e !== 'object')) {
-      return '[' + v.map(e => ser(e, 0)).join(',') + ']';
-    }
-    return '[\n' + v.map(e => pad + ' ' + ser(e, ind + 1)).join(',\n') + '\n' + pad + ']';
-  }
-  if (typeof v === 'object') {
-    const keys = Object.keys(v).filter(k => v[k] !== undefined);
-    if (keys.length === 0) return '{}';
-    return '{\n' +
-        keys.map(k => pad + ' ' + JSON.stringify(k) + ': ' + ser(v[k], ind + 1)).join(',\n') +
-        '\n' + pad + '}';
-  }
-  throw new Error(`cannot serialize ${typeof v}`);
-}
 
 // ---------------------------------------------------------------------------
 // Loading from disk and replaying calls (shared with check_tfjs_models.js)
@@ -551,19 +476,14 @@ function converterSpelling(topology, specs) {
 // Every weight U(-r, r) (float32), in model.weights order.
 function setSeededWeights(model, rng, r) {
   const vals = model.weights.map(w => {
-    const n = prod(w.shape);
-    const a = new Float32Array(n);
     const range = typeof r === 'function' ? r(w) : r;
-    for (let i = 0; i < n; i++) a[i] = Math.fround((2 * rng() - 1) * range);
-    return tf.tensor(a, w.shape, 'float32');
+    return tf.tensor(uniformArray(rng, prod(w.shape), range), w.shape, 'float32');
   });
   model.setWeights(vals);
   tf.dispose(vals);
 }
 function uniformInput(rng, shape, r = 1) {
-  const data = new Float32Array(prod(shape));
-  for (let i = 0; i < data.length; i++) data[i] = Math.fround((2 * rng() - 1) * r);
-  return {shape, data};
+  return {shape, data: uniformArray(rng, prod(shape), r)};
 }
 // [B, T, F] input with whole timesteps set to maskValue: masked = [[b, t], ...];
 // a sample listed in fullyMasked has every timestep masked.

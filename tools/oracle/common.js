@@ -1,32 +1,55 @@
 // Shared helpers of the TF.js golden-case generators (generate_cases.js,
 // generate_grad_cases.js): the quiet TF.js import, the seeded PRNG, the float32
-// JSON serialisation, layer construction from a spec and the `resolved` read-back.
+// JSON serialisation, layer construction from a spec, the `resolved` read-back,
+// the case list and step helpers, random case data, weight setting and read-back,
+// and the generators' main loop.
+//
+// tools/models/generate_tfjs_models.js uses the TF.js-free part (quietConsole,
+// PRNG, float32 JSON writer) from its own package directory: TF.js is loaded
+// from here (tools/oracle/node_modules) only when `tf` is first asked for.
 'use strict';
 
-// TF.js prints a banner about tfjs-node and warns about `unroll`; keep the
-// console quiet but fail loudly on anything unexpected.
-const EXPECTED_WARNINGS = [
-  /looks like you are running TensorFlow\.js in Node\.js/,
-  /Ignoring unroll = true/,
-  /Orthogonal initializer is being called on a matrix with more than 2000/,
-  /the unroll = true option is not applicable/,
-];
-const origWarn = console.warn;
-console.warn = (...args) => {
-  const msg = args.join(' ');
-  if (EXPECTED_WARNINGS.some(re => re.test(msg))) return;
-  origWarn(...args);
-};
-const origLog = console.log;
-console.log = (...args) => {
-  const msg = args.join(' ');
-  if (/looks like you are running TensorFlow\.js in Node\.js|^=+$/.test(msg.trim())) return;
-  origLog(...args);
-};
+const fs = require('fs');
+const path = require('path');
 
-const tf = require('@tensorflow/tfjs');
+// TF.js prints a banner about tfjs-node (and known warnings); keep the console
+// quiet but fail loudly on anything unexpected.
+const BANNER = /looks like you are running TensorFlow\.js in Node\.js/;
+function quietConsole(expectedWarnings) {
+  const expected = [BANNER].concat(expectedWarnings);
+  const origWarn = console.warn;
+  console.warn = (...args) => {
+    const msg = args.join(' ');
+    if (expected.some(re => re.test(msg))) return;
+    origWarn(...args);
+  };
+  const origLog = console.log;
+  console.log = (...args) => {
+    const msg = args.join(' ').trim();
+    if (BANNER.test(msg) || /^=+$/.test(msg)) return;
+    origLog(...args);
+  };
+}
 
 const TFJS_VERSION = '4.22.0';
+let tfjs = null;
+// @tensorflow/tfjs, required on first use with the console quietened first
+function loadTf() {
+  if (tfjs === null) {
+    quietConsole([
+      /Ignoring unroll = true/,
+      /Orthogonal initializer is being called on a matrix with more than 2000/,
+      /the unroll = true option is not applicable/,
+    ]);
+    tfjs = require('@tensorflow/tfjs');
+  }
+  return tfjs;
+}
+function checkTfVersion(tf) {
+  if (tf.version.tfjs !== TFJS_VERSION) {
+    throw new Error(`expected @tensorflow/tfjs ${TFJS_VERSION}, found ${tf.version.tfjs}`);
+  }
+}
 
 // ---------------------------------------------------------------------------
 // PRNG
@@ -49,6 +72,9 @@ function fnv1a(str) {
   }
   return h >>> 0;
 }
+// mulberry32 seeded from the case name (the generators' data stream)
+const DATA_SALT = 0x5eed1234;
+const dataRng = name => mulberry32(fnv1a(name) ^ DATA_SALT);
 function uniformArray(rng, n, r) {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.fround((2 * rng() - 1) * r);
@@ -76,7 +102,7 @@ function f32str(v) {
   }
   throw new Error(`cannot format ${v}`);
 }
-function ser(v, ind) {
+function ser(v, ind = 0) {
   const pad = ' '.repeat(ind);
   if (v instanceof F32) return '[' + Array.from(v.a, f32str).join(',') + ']';
   if (v instanceof F32Num) return f32str(v.v);
@@ -109,6 +135,7 @@ function ser(v, ind) {
 const clone = o => JSON.parse(JSON.stringify(o));
 
 function buildCell(spec) {
+  const tf = loadTf();
   const cfg = clone(spec.config);
   switch (spec.class_name) {
     case 'SimpleRNNCell': return tf.layers.simpleRNNCell(cfg);
@@ -121,6 +148,7 @@ function buildCell(spec) {
   }
 }
 function buildLayer(spec) {
+  const tf = loadTf();
   const cfg = clone(spec.config);
   switch (spec.class_name) {
     case 'SimpleRNN': return tf.layers.simpleRNN(cfg);
@@ -279,13 +307,188 @@ function maskRows(rng, B, T, spec) {
   if (spec.length !== B || spec.some(r => r.length !== T)) throw new Error('mask shape mismatch');
   return spec;
 }
+// {shape, data} drawn U(-r, r)
+const randomTensor = (rng, shape, r) => ({shape, data: uniformArray(rng, prod(shape), r)});
+// one [B, n] state per state size, U(-1, 1)
+const randomStates = (rng, resolved, B) =>
+    stateSizes(resolved).map(n => randomTensor(rng, [B, n], 1.0));
+function randomMask(rng, B, T, spec) {
+  return {shape: [B, T], data: Float32Array.from([].concat(...maskRows(rng, B, T, spec)))};
+}
+// weight values: the twin's, or U(-range, range) per weight kind
+function weightValues(name, rng, twin, vars, names, wRange) {
+  if (!twin) return vars.map((v, i) => uniformArray(rng, prod(v.shape), rangeFor(wRange, names[i])));
+  if (twin.values.length !== vars.length) throw new Error(`${name}: twin weight count`);
+  if (names.some((n, i) => n !== twin.names[i])) throw new Error(`${name}: twin weight names`);
+  return twin.values;
+}
 
-module.exports = {
-  tf, TFJS_VERSION,
-  mulberry32, fnv1a, uniformArray, prod,
+// the state name of state k of n (null where n is not the layer's state count)
+function stateName(resolved, k, n) {
+  return resolved && n === resolved.state_names.length ? resolved.state_names[k] : null;
+}
+function statesJSON(resolved, states, named = true) {
+  return states.map((s, k) => tensorJSON(named ? stateName(resolved, k, states.length) : null,
+                                         s.shape, s.data));
+}
+// `inputs` of a call/grad step record
+function inputsJSON(resolved, inp, namedStates = true) {
+  const o = {x: tensorJSON(null, inp.x.shape, inp.x.data)};
+  if (inp.mask) o.mask = tensorJSON(null, inp.mask.shape, inp.mask.data);
+  if (inp.initial_state) o.initial_state = statesJSON(resolved, inp.initial_state, namedStates);
+  return o;
+}
+
+// equal data, -0 == 0
+function sameData(a, b) {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i]) && !(a[i] === 0 && b[i] === 0)) return false;
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Running layers
+// ---------------------------------------------------------------------------
+const toTensor = r => loadTf().tensor(r.data, r.shape, 'float32');
+// layer.apply, the outputs always as an array
+function applyLayer(layer, x, kwargs) {
+  const y = layer.apply(x, kwargs);
+  return Array.isArray(y) ? y : [y];
+}
+// builds the layer with a throw-away inference call on zeros
+function buildWithZeros(layer, xShape) {
+  const tf = loadTf();
+  const x0 = tf.zeros(xShape);
+  const y0 = layer.apply(x0);
+  tf.dispose([x0, y0]);
+}
+// sets the weights, resets a stateful layer and returns the `weights` record
+// (what getWeights() reads back, required to equal the values set)
+function setWeights(name, layer, vars, names, values) {
+  const tf = loadTf();
+  layer.setWeights(values.map((a, i) => tf.tensor(a, vars[i].shape, 'float32')));
+  if (layer.stateful) layer.resetStates();
+  // (getWeights() returns the variables' own tensors: do not dispose them)
+  return layer.getWeights().map((t, i) => {
+    const d = t.dataSync();
+    if (!sameData(d, values[i])) throw new Error(`${name}: weight read-back mismatch`);
+    return {name: names[i], shape: t.shape.slice(), data: new F32(d)};
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Case list, steps, records
+// ---------------------------------------------------------------------------
+const TOLERANCE = {abs: 1e-5, rel: 1e-4};
+const DEFAULT_W_RANGE = 0.6;
+const DEFAULT_X_RANGE = 1.0;
+// Recurrent activations that are not bounded to [0, 1] make GRU/LSTM gates
+// amplify (e.g. GRU h = z*h + (1-z)*hh with z < 0 grows geometrically); these
+// use smaller weights/inputs so that float32 rounding stays far inside the
+// tolerance band.
+const UNBOUNDED_GATE = new Set(['relu', 'relu6', 'linear', 'elu', 'selu', 'softplus', 'swish',
+                                'mish', 'gelu', 'gelu_new', 'logSoftmax']);
+// weight ranges of the big cases (kernel and recurrent kernel scaled by fan-in)
+function bigRange(F, units) {
+  return {kernel: 0.6 * Math.sqrt(3 / F), recurrent_kernel: 0.6 * Math.sqrt(3 / units), bias: 0.6};
+}
+
+// The case list: names `<family>_<NNN>_<tag>`, numbered per family.
+// dropoutTwins(family, sameText) gives pair(tag, desc, layer, twinLayer, steps,
+// twinDesc), which adds a case and its twin without dropout arguments.
+function caseList() {
+  const cases = [];
+  const counters = {};
+  function addCase(family, tag, description, layer, steps, opts = {}) {
+    counters[family] = (counters[family] || 0) + 1;
+    const name = `${family}_${String(counters[family]).padStart(3, '0')}_${tag}`;
+    cases.push(Object.assign({family, name, description, layer, steps}, opts));
+    return name;
+  }
+  const dropoutTwins = (family, sameText) => (tag, desc, layer, twinLayer, steps, twinDesc) => {
+    const main = addCase(family, tag, desc, layer, steps);
+    addCase(family, tag + '_twin',
+            `Twin of ${main} without dropout arguments${twinDesc ? ' ' + twinDesc : ''}: ${sameText}`,
+            twinLayer, steps, {twinOf: main});
+  };
+  return {CASES: cases, addCase, dropoutTwins};
+}
+// steps
+function call(B, T, F, opts = {}) {
+  return Object.assign({op: 'call', xShape: [B, T, F]}, opts);
+}
+function reset(states) {
+  return states === undefined ? {op: 'reset_states'} : {op: 'reset_states', states};
+}
+
+// A case's ranges, its twin's data, and the head of its record
+function startCase(spec, twinData) {
+  const twin = spec.twinOf ? twinData.get(spec.twinOf) : null;
+  if (spec.twinOf && !twin) throw new Error(`${spec.name}: twin ${spec.twinOf} not generated yet`);
+  return {
+    xRange: spec.xRange || DEFAULT_X_RANGE,
+    wRange: spec.wRange || DEFAULT_W_RANGE,
+    twin,
+    out: {
+      schema_version: 1,
+      name: spec.name,
+      family: spec.family,
+      description: spec.description,
+      tfjs_version: TFJS_VERSION,
+      backend: loadTf().getBackend(),
+      layer: spec.layer,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// main: cpu backend, then OUTDIR/<name>.json for every case whose `text(spec)`
+// is not null (names must be unique); prints the cases per family.
+// ---------------------------------------------------------------------------
+async function writeCases(cases, outDir, text) {
+  const tf = loadTf();
+  await tf.setBackend('cpu');
+  await tf.ready();
+  if (tf.getBackend() !== 'cpu') throw new Error('cpu backend not active');
+  checkTfVersion(tf);
+  fs.mkdirSync(outDir, {recursive: true});
+  const names = new Set();
+  const perFamily = {};
+  for (const spec of cases) {
+    if (names.has(spec.name)) throw new Error(`duplicate case ${spec.name}`);
+    names.add(spec.name);
+    const t = text(spec);
+    if (t === null) continue;
+    fs.writeFileSync(path.join(outDir, spec.name + '.json'), t);
+    perFamily[spec.family] = (perFamily[spec.family] || 0) + 1;
+  }
+  const total = Object.values(perFamily).reduce((a, b) => a + b, 0);
+  const summary = Object.entries(perFamily).map(([f, n]) => `${f} ${n}`).join(', ');
+  process.stdout.write(`wrote ${total} cases to ${outDir}: ${summary}\n`);
+  return names;
+}
+function runMain(main) {
+  main().catch(e => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+const exported = {
+  quietConsole, TFJS_VERSION, checkTfVersion,
+  mulberry32, fnv1a, dataRng, uniformArray, prod,
   F32, F32Num, f32str, ser,
   clone, buildCell, buildLayer,
   asArray, cellList, cellStateNames, rnnStateNames, cellInfo, rnnInfo, resolve,
   CELL_OF, TAG_OF, LAYERS, L, C, RNN, Bidi, ACTIVATIONS,
-  rangeFor, stateSizes, tensorJSON, maskRows,
+  rangeFor, stateSizes, tensorJSON, maskRows, randomTensor, randomStates, randomMask, weightValues,
+  stateName, statesJSON, inputsJSON, sameData,
+  toTensor, applyLayer, buildWithZeros, setWeights,
+  TOLERANCE, DEFAULT_W_RANGE, DEFAULT_X_RANGE, UNBOUNDED_GATE, bigRange,
+  caseList, call, reset, startCase, writeCases, runMain,
 };
+// `tf` loads TF.js (see loadTf)
+Object.defineProperty(exported, 'tf', {enumerable: true, get: loadTf});
+module.exports = exported;

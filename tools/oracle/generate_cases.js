@@ -12,38 +12,20 @@
 // the case name, so running twice produces byte-identical files.
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
-
 const {
-  tf, TFJS_VERSION, mulberry32, fnv1a, uniformArray, prod, F32, ser, buildLayer, resolve,
-  TAG_OF, LAYERS, L, C, RNN, Bidi, ACTIVATIONS, rangeFor, stateSizes, tensorJSON, maskRows,
+  tf, dataRng, ser, buildLayer, resolve, TAG_OF, LAYERS, L, C, RNN, Bidi, ACTIVATIONS,
+  tensorJSON, randomTensor, randomStates, randomMask, weightValues, statesJSON,
+  inputsJSON, toTensor, applyLayer, buildWithZeros, setWeights, TOLERANCE, UNBOUNDED_GATE, bigRange,
+  caseList, call, reset, startCase, writeCases, runMain,
 } = require('./common');
-
-const TOLERANCE = {abs: 1e-5, rel: 1e-4};
-const DEFAULT_W_RANGE = 0.6;
-const DEFAULT_X_RANGE = 1.0;
 
 // ---------------------------------------------------------------------------
 // Case specs
 // ---------------------------------------------------------------------------
-const CASES = [];
-const counters = {};
-function addCase(family, tag, description, layer, steps, opts = {}) {
-  counters[family] = (counters[family] || 0) + 1;
-  const name = `${family}_${String(counters[family]).padStart(3, '0')}_${tag}`;
-  CASES.push(Object.assign({family, name, description, layer, steps}, opts));
-  return name;
-}
-// steps
-function call(B, T, F, opts = {}) {
-  return Object.assign({op: 'call', xShape: [B, T, F]}, opts);
-}
+const {CASES, addCase, dropoutTwins} = caseList();
+// steps (call and reset from common.js)
 function callShape(xShape, opts = {}) {
   return Object.assign({op: 'call', xShape}, opts);
-}
-function reset(states) {
-  return states === undefined ? {op: 'reset_states'} : {op: 'reset_states', states};
 }
 function flagsText(cfg) {
   const parts = [];
@@ -95,12 +77,7 @@ function flagsText(cfg) {
 // activation: every activation as `activation` (3 cells) and as
 // `recurrentActivation` (GRU, LSTM)
 // ---------------------------------------------------------------------------
-// Recurrent activations that are not bounded to [0, 1] make GRU/LSTM gates
-// amplify (e.g. GRU h = z*h + (1-z)*hh with z < 0 grows geometrically); these
-// use smaller weights/inputs so that float32 rounding stays far inside the
-// tolerance band.
-const UNBOUNDED_GATE = new Set(['relu', 'relu6', 'linear', 'elu', 'selu', 'softplus', 'swish',
-                                'mish', 'gelu', 'gelu_new', 'logSoftmax']);
+// (UNBOUNDED_GATE recurrent activations get smaller weights/inputs: common.js)
 (function activation() {
   const steps = () => [call(2, 5, 3)];
   for (const cls of LAYERS) {
@@ -490,12 +467,7 @@ const UNBOUNDED_GATE = new Set(['relu', 'relu6', 'linear', 'elu', 'selu', 'softp
 // dropout: inference => no-op; rate >= 1 or <= 0 => no dropout even in training
 // ---------------------------------------------------------------------------
 (function dropout() {
-  function pair(tag, desc, layer, twinLayer, steps, twinDesc) {
-    const main = addCase('dropout', tag, desc, layer, steps);
-    addCase('dropout', tag + '_twin',
-            `Twin of ${main} without dropout arguments${twinDesc ? ' ' + twinDesc : ''}: identical outputs`,
-            twinLayer, steps, {twinOf: main});
-  }
+  const pair = dropoutTwins('dropout', 'identical outputs');
   for (const cls of LAYERS) {
     pair(`${TAG_OF[cls]}_inference`,
          `${cls} dropout=0.3 recurrentDropout=0.4, training=false`,
@@ -600,9 +572,6 @@ const UNBOUNDED_GATE = new Set(['relu', 'relu6', 'linear', 'elu', 'selu', 'softp
 // ---------------------------------------------------------------------------
 // big
 // ---------------------------------------------------------------------------
-function bigRange(F, units) {
-  return {kernel: 0.6 * Math.sqrt(3 / F), recurrent_kernel: 0.6 * Math.sqrt(3 / units), bias: 0.6};
-}
 (function big() {
   addCase('big', 'lstm_t64_u32', 'LSTM B=2 T=64 F=16 units=32 returnSequences+returnState',
           L('LSTM', {units: 32, returnSequences: true, returnState: true}), [call(2, 64, 16)],
@@ -740,26 +709,13 @@ function bigRange(F, units) {
 // ---------------------------------------------------------------------------
 // Running a case
 // ---------------------------------------------------------------------------
-const TWIN_DATA = new Map();  // main case name -> {weights, inputs per step, outputs}
+const TWIN_DATA = new Map();  // main case name -> {values, names, inputs per step, outputs}
 
 function runCase(spec) {
-  const rng = mulberry32(fnv1a(spec.name) ^ 0x5eed1234);
-  const xRange = spec.xRange || DEFAULT_X_RANGE;
-  const wRange = spec.wRange || DEFAULT_W_RANGE;
-  const twin = spec.twinOf ? TWIN_DATA.get(spec.twinOf) : null;
-  if (spec.twinOf && !twin) throw new Error(`${spec.name}: twin ${spec.twinOf} not generated yet`);
+  const rng = dataRng(spec.name);
+  const {xRange, wRange, twin, out} = startCase(spec, TWIN_DATA);
   const errSpec = spec.expectError;
   let thrown = null;  // {at, err}
-
-  const out = {
-    schema_version: 1,
-    name: spec.name,
-    family: spec.family,
-    description: spec.description,
-    tfjs_version: TFJS_VERSION,
-    backend: tf.getBackend(),
-    layer: spec.layer,
-  };
 
   // 1. construct
   let layer = null;
@@ -781,28 +737,18 @@ function runCase(spec) {
     if (twin) return twin.inputs[si];
     if (st.op === 'reset_states') {
       if (st.states === undefined) return null;
-      let shapes;
       if (st.states === 'random') {
-        const B = spec.steps.find(s => s.op === 'call').xShape[0];
-        shapes = stateSizes(resolved).map(n => [B, n]);
-      } else {
-        shapes = st.states.shapes;
+        return {states: randomStates(rng, resolved, spec.steps.find(s => s.op === 'call').xShape[0])};
       }
-      return {states: shapes.map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}))};
+      return {states: st.states.shapes.map(sh => randomTensor(rng, sh, 1.0))};
     }
-    const inp = {x: {shape: st.xShape, data: uniformArray(rng, prod(st.xShape), xRange)}};
-    if (st.mask !== undefined) {
-      const [B, T] = st.xShape;
-      const rows = maskRows(rng, B, T, st.mask);
-      inp.mask = {shape: [B, T], data: Float32Array.from([].concat(...rows))};
-    }
+    const [B, T] = st.xShape;
+    const inp = {x: randomTensor(rng, st.xShape, xRange)};
+    if (st.mask !== undefined) inp.mask = randomMask(rng, B, T, st.mask);
     if (st.initialState) {
-      const B = st.xShape[0];
-      const shapes = stateSizes(resolved).map(n => [B, n]);
-      inp.initial_state = shapes.map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}));
+      inp.initial_state = randomStates(rng, resolved, B);
     } else if (st.initialStateShapes) {
-      inp.initial_state =
-          st.initialStateShapes.map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}));
+      inp.initial_state = st.initialStateShapes.map(sh => randomTensor(rng, sh, 1.0));
     }
     return inp;
   });
@@ -813,31 +759,12 @@ function runCase(spec) {
   const firstCall = spec.steps.findIndex(s => s.op === 'call');
   const failsAtFirstCall = errSpec && errSpec.at === firstCall;
   if (layer && !thrown && !failsAtFirstCall) {
-    const x0 = tf.zeros(spec.steps[firstCall].xShape);
-    const y0 = layer.apply(x0);
-    tf.dispose([x0, y0]);
+    buildWithZeros(layer, spec.steps[firstCall].xShape);
     const vars = layer.weights;
     const names = vars.map(v => v.originalName);
-    let values;
-    if (twin) {
-      values = twin.weights;
-      if (values.length !== vars.length) throw new Error(`${spec.name}: twin weight count`);
-    } else {
-      values = vars.map((v, i) => uniformArray(rng, prod(v.shape), rangeFor(wRange, names[i])));
-    }
-    layer.setWeights(values.map((a, i) => tf.tensor(a, vars[i].shape, 'float32')));
-    if (layer.stateful) layer.resetStates();
-    const readBack = layer.getWeights();
-    weightsOut = readBack.map((t, i) => {
-      const d = t.dataSync();
-      for (let k = 0; k < d.length; k++) {
-        if (d[k] !== values[i][k]) throw new Error(`${spec.name}: weight read-back mismatch`);
-      }
-      if (twin && names[i] !== twin.names[i]) throw new Error(`${spec.name}: twin weight names differ`);
-      return {name: names[i], shape: t.shape.slice(), data: new F32(d)};
-    });
-    // (getWeights() returns the variables' own tensors: do not dispose them)
-    if (!twin) TWIN_DATA.set(spec.name, {weights: values, names, inputs: stepInputs, outputs: []});
+    const values = weightValues(spec.name, rng, twin, vars, names, wRange);
+    weightsOut = setWeights(spec.name, layer, vars, names, values);
+    if (!twin) TWIN_DATA.set(spec.name, {values, names, inputs: stepInputs, outputs: []});
   }
   out.weights = weightsOut;
 
@@ -849,16 +776,12 @@ function runCase(spec) {
     const inp = stepInputs[si];
     if (st.op === 'reset_states') {
       const rec = {op: 'reset_states'};
-      if (inp) {
-        const withNames = resolved && inp.states.length === resolved.state_names.length;
-        rec.states = inp.states.map((s, k) => tensorJSON(withNames ? resolved.state_names[k] : null,
-                                                         s.shape, s.data));
-      }
+      if (inp) rec.states = statesJSON(resolved, inp.states);
       stepsOut.push(rec);
       if (thrown) continue;
       try {
         if (inp) {
-          layer.resetStates(inp.states.map(s => tf.tensor(s.data, s.shape, 'float32')));
+          layer.resetStates(inp.states.map(toTensor));
         } else {
           layer.resetStates();
         }
@@ -869,29 +792,17 @@ function runCase(spec) {
     }
     const rec = {op: 'call'};
     if (st.training !== undefined) rec.training = st.training;
-    rec.inputs = {x: tensorJSON(null, inp.x.shape, inp.x.data)};
-    if (inp.mask) rec.inputs.mask = tensorJSON(null, inp.mask.shape, inp.mask.data);
-    if (inp.initial_state) {
-      const withNames = resolved && inp.initial_state.length === resolved.state_names.length &&
-          !st.initialStateShapes;
-      rec.inputs.initial_state = inp.initial_state.map(
-          (s, k) => tensorJSON(withNames ? resolved.state_names[k] : null, s.shape, s.data));
-    }
+    rec.inputs = inputsJSON(resolved, inp, !st.initialStateShapes);
     stepsOut.push(rec);
     if (thrown) continue;
     let result;
     try {
       result = tf.tidy(() => {
         const kwargs = {};
-        const x = tf.tensor(inp.x.data, inp.x.shape, 'float32');
-        if (inp.mask) kwargs.mask = tf.tensor(inp.mask.data, inp.mask.shape, 'float32');
-        if (inp.initial_state) {
-          kwargs.initialState =
-              inp.initial_state.map(s => tf.tensor(s.data, s.shape, 'float32'));
-        }
+        if (inp.mask) kwargs.mask = toTensor(inp.mask);
+        if (inp.initial_state) kwargs.initialState = inp.initial_state.map(toTensor);
         if (st.training !== undefined) kwargs.training = st.training;
-        const y = layer.apply(x, kwargs);
-        return Array.isArray(y) ? y : [y];
+        return applyLayer(layer, toTensor(inp.x), kwargs);
       });
     } catch (e) {
       thrown = {at: si, err: e};
@@ -960,27 +871,7 @@ async function main() {
     console.error('usage: node generate_cases.js OUTDIR');
     process.exit(2);
   }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  if (tf.getBackend() !== 'cpu') throw new Error('cpu backend not active');
-  if (tf.version.tfjs !== TFJS_VERSION) {
-    throw new Error(`expected @tensorflow/tfjs ${TFJS_VERSION}, found ${tf.version.tfjs}`);
-  }
-  fs.mkdirSync(outDir, {recursive: true});
-  const names = new Set();
-  const perFamily = {};
-  for (const spec of CASES) {
-    if (names.has(spec.name)) throw new Error(`duplicate case ${spec.name}`);
-    names.add(spec.name);
-    const obj = runCase(spec);
-    fs.writeFileSync(path.join(outDir, spec.name + '.json'), ser(obj, 0) + '\n');
-    perFamily[spec.family] = (perFamily[spec.family] || 0) + 1;
-  }
-  const summary = Object.entries(perFamily).map(([f, n]) => `${f} ${n}`).join(', ');
-  process.stdout.write(`wrote ${CASES.length} cases to ${outDir}: ${summary}\n`);
+  await writeCases(CASES, outDir, spec => ser(runCase(spec), 0) + '\n');
 }
 
-main().catch(e => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);

@@ -28,19 +28,16 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
 
 const {
-  tf, TFJS_VERSION, mulberry32, fnv1a, uniformArray, prod, F32, F32Num, ser, buildLayer,
-  resolve, cellList, TAG_OF, LAYERS, L, C, RNN, Bidi, ACTIVATIONS, rangeFor,
-  stateSizes, tensorJSON, maskRows,
+  tf, mulberry32, fnv1a, dataRng, prod, F32Num, ser, buildLayer, resolve, cellList, TAG_OF,
+  LAYERS, L, C, RNN, Bidi, ACTIVATIONS, stateSizes, tensorJSON, randomTensor, randomStates,
+  randomMask, weightValues, stateName, statesJSON, inputsJSON, sameData, toTensor, applyLayer, buildWithZeros,
+  setWeights, TOLERANCE, UNBOUNDED_GATE, bigRange, caseList, call, reset, startCase, writeCases,
+  runMain,
 } = require('./common');
 
-const TOLERANCE = {abs: 1e-5, rel: 1e-4};
 const GRAD_TOLERANCE = {abs: 1e-4, rel: 1e-3};
-const DEFAULT_W_RANGE = 0.6;
-const DEFAULT_X_RANGE = 1.0;
-const DATA_SALT = 0x5eed1234;      // same seeding as generate_cases.js
 const DROPOUT_SALT = 0x0d20f0a7;   // separate stream for the dropout keep flags
 // TF.js 4.22.0 cannot differentiate w.r.t. the input of a length-1 sequence
 const T1_MESSAGE = 'Argument tensors passed to stack must be a `Tensor[]` or `TensorLike[]`';
@@ -51,23 +48,10 @@ const GATES = {SimpleRNNCell: ['h'], GRUCell: ['z', 'r', 'h'], LSTMCell: ['i', '
 // ---------------------------------------------------------------------------
 // Case specs
 // ---------------------------------------------------------------------------
-const CASES = [];
-const counters = {};
-function addCase(family, tag, description, layer, steps, opts = {}) {
-  counters[family] = (counters[family] || 0) + 1;
-  const name = `${family}_${String(counters[family]).padStart(3, '0')}_${tag}`;
-  CASES.push(Object.assign({family, name, description, layer, steps}, opts));
-  return name;
-}
-// steps: opts = {mask, initialState: true, training}
+const {CASES, addCase, dropoutTwins} = caseList();
+// steps (call and reset from common.js): opts = {mask, initialState: true, training}
 function grad(B, T, F, opts = {}) {
   return Object.assign({op: 'grad', xShape: [B, T, F]}, opts);
-}
-function call(B, T, F, opts = {}) {
-  return Object.assign({op: 'call', xShape: [B, T, F]}, opts);
-}
-function reset(states) {
-  return states === undefined ? {op: 'reset_states'} : {op: 'reset_states', states};
 }
 const TR = {training: true};
 const SEQ_STATE = {returnSequences: true, returnState: true};
@@ -99,10 +83,7 @@ const SEQ_STATE = {returnSequences: true, returnState: true};
 // activation: every activation as `activation` (3 cells) and as
 // `recurrentActivation` (GRU, LSTM)
 // ---------------------------------------------------------------------------
-// Recurrent activations that are not bounded to [0, 1] make the gates amplify;
-// these use smaller weights/inputs (as in generate_cases.js).
-const UNBOUNDED_GATE = new Set(['relu', 'relu6', 'linear', 'elu', 'selu', 'softplus', 'swish',
-                                'mish', 'gelu', 'gelu_new', 'logSoftmax']);
+// (UNBOUNDED_GATE recurrent activations get smaller weights/inputs: common.js)
 // the first data stream put a pre-activation within NEAR_KINK of a kink
 const RESEED = {GRU_recact_selu: {reseed: 1}};
 (function activation() {
@@ -474,12 +455,7 @@ const stackSpec = cells => ({class_name: 'StackedRNNCells', config: {name: 'stac
           RNN(Object.assign({}, SEQ_STATE, {
             cell: C('LSTMCell', 'cell0', {units: 3, dropout: 0.3, recurrentDropout: 0.2})})),
           [grad(2, 4, 3, TR)]);
-  function pair(tag, desc, layer, twinLayer, steps, twinDesc) {
-    const main = addCase('dropout', tag, desc, layer, steps);
-    addCase('dropout', tag + '_twin',
-            `Twin of ${main} without dropout arguments${twinDesc ? ' ' + twinDesc : ''}: identical outputs and gradients`,
-            twinLayer, steps, {twinOf: main});
-  }
+  const pair = dropoutTwins('dropout', 'identical outputs and gradients');
   pair('lstm_inference',
        'LSTM dropout .3 recurrentDropout .4, grad steps with training omitted and training=false: inference never applies dropout',
        L('LSTM', Object.assign({units: 3}, SEQ_STATE, {dropout: 0.3, recurrentDropout: 0.4})),
@@ -520,9 +496,6 @@ const stackSpec = cells => ({class_name: 'StackedRNNCells', config: {name: 'stac
 // ---------------------------------------------------------------------------
 // big
 // ---------------------------------------------------------------------------
-function bigRange(F, units) {
-  return {kernel: 0.6 * Math.sqrt(3 / F), recurrent_kernel: 0.6 * Math.sqrt(3 / units), bias: 0.6};
-}
 (function big() {
   const opts = {wRange: bigRange(8, 24), recordRange: true};
   addCase('big', 'lstm_t40_u24', 'LSTM B=2 T=40 F=8 units=24, last output + state',
@@ -577,14 +550,6 @@ function outputShapes(resolved, xShape) {
   }
   if (resolved.return_state) outs = outs.concat(stateSizes(resolved).map(n => [B, n]));
   return outs;
-}
-
-function sameData(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    if (!Object.is(a[i], b[i]) && !(a[i] === 0 && b[i] === 0)) return false;
-  }
-  return true;
 }
 
 // Exact-kink bookkeeping (validation run): activation class -> predicate on the
@@ -676,23 +641,10 @@ function dropCachedMasks(layer) {
 function runCase(spec, ctx) {
   // `reseed` (rare): another data stream when the first one puts a
   // pre-activation next to a kink (see NEAR_KINK)
-  const rng = mulberry32(fnv1a(spec.reseed ? `${spec.name}#${spec.reseed}` : spec.name) ^ DATA_SALT);
+  const rng = dataRng(spec.reseed ? `${spec.name}#${spec.reseed}` : spec.name);
   const drng = mulberry32(fnv1a(spec.name) ^ DROPOUT_SALT);
-  const xRange = spec.xRange || DEFAULT_X_RANGE;
-  const wRange = spec.wRange || DEFAULT_W_RANGE;
-  const twin = spec.twinOf ? TWIN_DATA.get(spec.twinOf) : null;
-  if (spec.twinOf && !twin) throw new Error(`${spec.name}: twin ${spec.twinOf} not generated yet`);
+  const {xRange, wRange, twin, out} = startCase(spec, TWIN_DATA);
   const validating = ctx.replay != null;
-
-  const out = {
-    schema_version: 1,
-    name: spec.name,
-    family: spec.family,
-    description: spec.description,
-    tfjs_version: TFJS_VERSION,
-    backend: tf.getBackend(),
-    layer: spec.layer,
-  };
 
   // 1. construct
   const layer = buildLayer(spec.layer);
@@ -707,12 +659,10 @@ function runCase(spec, ctx) {
     if (twin) return twin.inputs[si];
     if (st.op === 'reset_states') {
       if (st.states === undefined) return null;
-      const B = firstRun.xShape[0];
-      const shapes = stateSizes(resolved).map(n => [B, n]);
-      return {states: shapes.map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}))};
+      return {states: randomStates(rng, resolved, firstRun.xShape[0])};
     }
     const [B, T, F] = st.xShape;
-    const inp = {x: {shape: st.xShape, data: uniformArray(rng, prod(st.xShape), xRange)}};
+    const inp = {x: randomTensor(rng, st.xShape, xRange)};
     if (spec.zeroX) {
       for (let b = 0; b < B; b++) {
         for (let t = 0; t < T; t++) {
@@ -721,38 +671,20 @@ function runCase(spec, ctx) {
         }
       }
     }
-    if (st.mask !== undefined) {
-      const rows = maskRows(rng, B, T, st.mask);
-      inp.mask = {shape: [B, T], data: Float32Array.from([].concat(...rows))};
-    }
-    if (st.initialState) {
-      const shapes = stateSizes(resolved).map(n => [B, n]);
-      inp.initial_state = shapes.map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}));
-    }
+    if (st.mask !== undefined) inp.mask = randomMask(rng, B, T, st.mask);
+    if (st.initialState) inp.initial_state = randomStates(rng, resolved, B);
     if (st.op === 'grad') {
-      inp.output_weights = outputShapes(resolved, st.xShape)
-                               .map(sh => ({shape: sh, data: uniformArray(rng, prod(sh), 1.0)}));
+      inp.output_weights = outputShapes(resolved, st.xShape).map(sh => randomTensor(rng, sh, 1.0));
     }
     return inp;
   });
 
   // 3. build (throw-away inference call), set weights, reset states, drop the
   //    masks cached by the build call
-  {
-    const x0 = tf.zeros(firstRun.xShape);
-    const y0 = layer.apply(x0);
-    tf.dispose([x0, y0]);
-  }
+  buildWithZeros(layer, firstRun.xShape);
   const vars = layer.weights;
   const names = vars.map(v => v.originalName);
-  let values;
-  if (twin) {
-    values = twin.values;
-    if (values.length !== vars.length) throw new Error(`${spec.name}: twin weight count`);
-    if (names.some((n, i) => n !== twin.names[i])) throw new Error(`${spec.name}: twin weight names`);
-  } else {
-    values = vars.map((v, i) => uniformArray(rng, prod(v.shape), rangeFor(wRange, names[i])));
-  }
+  const values = weightValues(spec.name, rng, twin, vars, names, wRange);
   let kinks;
   if (spec.kinks) {
     kinks = spec.kinks.map(([k, gate, unit, pre]) => {
@@ -774,15 +706,8 @@ function runCase(spec, ctx) {
     });
     out.kinks = kinks;
   }
-  layer.setWeights(values.map((a, i) => tf.tensor(a, vars[i].shape, 'float32')));
-  if (layer.stateful) layer.resetStates();
+  out.weights = setWeights(spec.name, layer, vars, names, values);
   dropCachedMasks(layer);
-  const readBack = layer.getWeights();
-  out.weights = readBack.map((t, i) => {
-    const d = t.dataSync();
-    if (!sameData(d, values[i])) throw new Error(`${spec.name}: weight read-back mismatch`);
-    return {name: names[i], shape: t.shape.slice(), data: new F32(d)};
-  });
   if (!twin && !validating) TWIN_DATA.set(spec.name, {values, names, inputs: stepInputs, steps: null});
 
   // 4. dropout functions: generation draws keep flags; replay hands out the
@@ -816,17 +741,14 @@ function runCase(spec, ctx) {
   // 5. replay
   const stepsOut = [];
   const rawMasks = [];  // per step: per cell [input data|null, recurrent data|null]
-  const tensor = r => tf.tensor(r.data, r.shape, 'float32');
-  const stateNameOf = (k, n) => (n === resolved.state_names.length ? resolved.state_names[k] : null);
   for (let si = 0; si < spec.steps.length; si++) {
     const st = spec.steps[si];
     const inp = stepInputs[si];
     if (st.op === 'reset_states') {
       const rec = {op: 'reset_states'};
       if (inp) {
-        rec.states = inp.states.map((s, k) => tensorJSON(stateNameOf(k, inp.states.length), s.shape,
-                                                         s.data));
-        layer.resetStates(inp.states.map(tensor));
+        rec.states = statesJSON(resolved, inp.states);
+        layer.resetStates(inp.states.map(toTensor));
       } else {
         layer.resetStates();
       }
@@ -837,12 +759,7 @@ function runCase(spec, ctx) {
     const training = st.training === true;
     const rec = {op: st.op};
     if (st.training !== undefined) rec.training = st.training;
-    rec.inputs = {x: tensorJSON(null, inp.x.shape, inp.x.data)};
-    if (inp.mask) rec.inputs.mask = tensorJSON(null, inp.mask.shape, inp.mask.data);
-    if (inp.initial_state) {
-      rec.inputs.initial_state = inp.initial_state.map(
-          (s, k) => tensorJSON(stateNameOf(k, inp.initial_state.length), s.shape, s.data));
-    }
+    rec.inputs = inputsJSON(resolved, inp);
     // replay queues for this step
     const hadMasks = cells.map(c => c.dropoutMask != null || c.recurrentDropoutMask != null);
     const queued = cells.map(() => 0);
@@ -863,32 +780,28 @@ function runCase(spec, ctx) {
       });
     }
     const kwargs = {};
-    const maskT = inp.mask ? tensor(inp.mask) : null;
+    const maskT = inp.mask ? toTensor(inp.mask) : null;
     if (maskT) kwargs.mask = maskT;
     if (st.training !== undefined) kwargs.training = st.training;
     const outNames = resolved.output_names;
     let outs;  // kept output tensors
     if (st.op === 'call') {
-      const stateT = inp.initial_state ? inp.initial_state.map(tensor) : null;
+      const stateT = inp.initial_state ? inp.initial_state.map(toTensor) : null;
       if (stateT) kwargs.initialState = stateT;
-      outs = tf.tidy(() => {
-        const y = layer.apply(tensor(inp.x), kwargs);
-        return Array.isArray(y) ? y : [y];
-      });
+      outs = tf.tidy(() => applyLayer(layer, toTensor(inp.x), kwargs));
       tf.dispose(stateT || []);
       rec.outputs = outs.map((t, k) => tensorJSON(outNames[k], t.shape, t.dataSync()));
       tf.dispose(outs);
     } else {
       const T = inp.x.shape[1];
-      const ow = inp.output_weights.map(tensor);
-      const xVar = tf.variable(tensor(inp.x), true);
-      const stateVars = inp.initial_state ? inp.initial_state.map(s => tf.variable(tensor(s), true)) :
+      const ow = inp.output_weights.map(toTensor);
+      const xVar = tf.variable(toTensor(inp.x), true);
+      const stateVars = inp.initial_state ? inp.initial_state.map(s => tf.variable(toTensor(s), true)) :
                                             null;
       if (stateVars) kwargs.initialState = stateVars;
       const weightVars = vars.map(v => v.val);
       const loss = () => {
-        let y = layer.apply(xVar, kwargs);
-        y = Array.isArray(y) ? y : [y];
+        const y = applyLayer(layer, xVar, kwargs);
         if (y.length !== ow.length) throw new Error(`${spec.name}: ${y.length} outputs`);
         outs = y.map(t => tf.keep(t));
         let total = null;
@@ -947,7 +860,7 @@ function runCase(spec, ctx) {
       }
       if (stateVars) {
         gradients.initial_state =
-            stateVars.map((v, k) => tensorJSON(stateNameOf(k, stateVars.length), v.shape, g(v)));
+            stateVars.map((v, k) => tensorJSON(stateName(resolved, k, stateVars.length), v.shape, g(v)));
       }
       gradients.weights = weightVars.map((v, i) => tensorJSON(names[i], v.shape, g(v)));
       rec.gradients = gradients;
@@ -959,12 +872,9 @@ function runCase(spec, ctx) {
         const kw2 = {};
         ctx.stats.paused = true;
         if (maskT) kw2.mask = maskT;
-        const st2 = inp.initial_state ? inp.initial_state.map(tensor) : null;
+        const st2 = inp.initial_state ? inp.initial_state.map(toTensor) : null;
         if (st2) kw2.initialState = st2;
-        const y2 = tf.tidy(() => {
-          const y = layer.apply(tensor(inp.x), kw2);
-          return Array.isArray(y) ? y : [y];
-        });
+        const y2 = tf.tidy(() => applyLayer(layer, toTensor(inp.x), kw2));
         y2.forEach((t, k) => {
           if (!sameData(t.dataSync(), outs[k].dataSync())) {
             throw new Error(`${spec.name}: grad outputs differ from a plain call`);
@@ -1069,25 +979,14 @@ async function main() {
     console.error('usage: node generate_grad_cases.js OUTDIR [--no-validate] [--only SUBSTRING]');
     process.exit(2);
   }
-  await tf.setBackend('cpu');
-  await tf.ready();
-  if (tf.getBackend() !== 'cpu') throw new Error('cpu backend not active');
-  if (tf.version.tfjs !== TFJS_VERSION) {
-    throw new Error(`expected @tensorflow/tfjs ${TFJS_VERSION}, found ${tf.version.tfjs}`);
-  }
-  fs.mkdirSync(outDir, {recursive: true});
-  const names = new Set();
-  const perFamily = {};
   const stats = {hits: {}, near: [], paused: false, pinnedChecked: 0, t1Throws: 0, callParity: 0, replayed: 0,
                  masked: 0, kinkCases: new Map()};
   let bytes = 0, entries = 0, gradSteps = 0, nullX = 0;
   const nearKink = [];
-  for (const spec of CASES) {
-    if (names.has(spec.name)) throw new Error(`duplicate case ${spec.name}`);
-    names.add(spec.name);
+  const names = await writeCases(CASES, outDir, spec => {
     if (only && !spec.name.includes(only) && !CASES.some(
         s => s.twinOf === spec.name && s.name.includes(only))) {
-      continue;
+      return null;
     }
     const obj = runCase(spec, {replay: null, stats: null});
     const text = ser(obj, 0) + '\n';
@@ -1104,18 +1003,14 @@ async function main() {
       const hit = Object.keys(stats.hits).reduce((a, k) => a + stats.hits[k] - (before[k] || 0), 0);
       if (hit) stats.kinkCases.set(spec.name, hit);
     }
-    fs.writeFileSync(path.join(outDir, spec.name + '.json'), text);
     bytes += Buffer.byteLength(text);
     const c = countGradEntries(obj);
     entries += c.n;
     gradSteps += c.steps;
     nullX += c.nullX;
-    perFamily[spec.family] = (perFamily[spec.family] || 0) + 1;
-  }
+    return text;
+  });
   const stale = fs.readdirSync(outDir).filter(f => f.endsWith('.json') && !names.has(f.slice(0, -5)));
-  const total = Object.values(perFamily).reduce((a, b) => a + b, 0);
-  const summary = Object.entries(perFamily).map(([f, n]) => `${f} ${n}`).join(', ');
-  process.stdout.write(`wrote ${total} cases to ${outDir}: ${summary}\n`);
   process.stdout.write(`${gradSteps} grad steps (${nullX} with gradients.x = null, T=1), ` +
                        `${entries} gradient entries, ${(bytes / 1024).toFixed(0)} KiB\n`);
   if (validate) {
@@ -1135,7 +1030,4 @@ async function main() {
   }
 }
 
-main().catch(e => {
-  console.error(e);
-  process.exit(1);
-});
+runMain(main);
