@@ -1,6 +1,8 @@
 // The layers of this library over the benchmark workloads (bench_common.hpp), float and double:
 //
 //   layer/<cell>/<W>/<scalar>[/threads:2]   one call on [B, T, I], full output sequence
+//   train/<cell>/<W>/<scalar>[/threads:2]   one training step: a recording training-mode call
+//                                           and backward from a given ∂L/∂(output sequence)
 //   stream/<cell>/H<units>/<scalar>/<sizes> one step of a stateful layer on one sample (B = 1,
 //                                           I = 1); sizes "dynamic" (LSTM<float>) or "fixed"
 //                                           (LSTM<float, H, 1>)
@@ -53,6 +55,37 @@ void layerBenchmark(benchmark::State& state, CellKind cell, Workload w, int thre
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
+template <class Scalar>
+void trainBenchmark(benchmark::State& state, CellKind cell, Workload w, int threads) {
+  const bench::CaseData data = bench::makeCaseData(cell, w);
+  const std::vector<Scalar> x = bench::widen<Scalar>(data.x);
+  // The upstream gradient: the inputs' values cycled over [B, T, H] (any fixed data will do).
+  std::vector<Scalar> dy(static_cast<std::size_t>(w.batch * w.time * w.units));
+  for (std::size_t k = 0; k < dy.size(); ++k) dy[k] = x[k % x.size()];
+  bench::LayerOptions options;
+  options.units = w.units;
+  options.threads = threads;
+  bench::withLayer<Scalar>(cell, w.input, options, [&](auto& layer) {
+    layer.setWeights(bench::layerWeights<Scalar>(data));
+    recurrent::CallArgs<Scalar> args;
+    args.training = true;
+    args.record = true;
+    recurrent::RNNResult<Scalar> out;
+    recurrent::RNNOutputGradients<Scalar> up;
+    up.sequence = recurrent::SequenceView<Scalar>(dy.data(), w.batch, w.time, w.units);
+    recurrent::RNNGradients<Scalar> grads;
+    const recurrent::SequenceView<Scalar> view(x.data(), w.batch, w.time, w.input);
+    for (auto _ : state) {
+      layer.call(view, args, out);
+      layer.backward(up, grads);
+      benchmark::DoNotOptimize(grads.inputs.data());
+      benchmark::ClobberMemory();
+    }
+    state.counters["recorded_bytes"] = static_cast<double>(layer.recordedBytes());
+  });
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(w.batch * w.time));
+}
+
 template <class Scalar, int Units, int InputDim>
 void streamBenchmark(benchmark::State& state, CellKind cell, Index units) {
   // The per-sample input: a fixed stream of 4096 values, cycled.
@@ -84,6 +117,10 @@ void registerLayers() {
                            scalarName<Scalar>();
         if (threads != 1) name += "/threads:" + std::to_string(threads);
         benchmark::RegisterBenchmark(name.c_str(), layerBenchmark<Scalar>, cell, w, threads)
+            ->Unit(benchmark::kMicrosecond)
+            ->UseRealTime();
+        const std::string train = "train" + name.substr(name.find('/'));
+        benchmark::RegisterBenchmark(train.c_str(), trainBenchmark<Scalar>, cell, w, threads)
             ->Unit(benchmark::kMicrosecond)
             ->UseRealTime();
       }

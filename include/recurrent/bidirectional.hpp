@@ -385,50 +385,43 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
   forward_.backward(upFw, gFw_);
   backward_.backward(upBw, gBw_);
 
-  const std::size_t nw = gFw_.weights.size() + gBw_.weights.size();
-  const std::size_t ns = gFw_.initialState.size() + gBw_.initialState.size();
+  // out = forward's gradients then backward's. Without accumulate the weight and state gradients
+  // are swapped into `out` (no copy; `out`'s old buffers are reused by the next call); with it,
+  // every shape is checked before anything is added.
+  const std::size_t nwFw = gFw_.weights.size(), nsFw = gFw_.initialState.size();
+  const std::size_t nw = nwFw + gBw_.weights.size(), ns = nsFw + gBw_.initialState.size();
+  auto weightGrad = [&](std::size_t i) -> FlatTensor<Scalar>& {
+    return i < nwFw ? gFw_.weights[i] : gBw_.weights[i - nwFw];
+  };
+  auto stateGrad = [&](std::size_t i) -> Matrix<Scalar>& {
+    return i < nsFw ? gFw_.initialState[i] : gBw_.initialState[i - nsFw];
+  };
   if (args.accumulate) {
     bool ok = out.weights.size() == nw && out.initialState.size() == ns &&
               out.inputs.dimensions() == gFw_.inputs.dimensions();
-    for (std::size_t i = 0; ok && i < nw; ++i) {
-      const auto& g =
-          i < gFw_.weights.size() ? gFw_.weights[i] : gBw_.weights[i - gFw_.weights.size()];
-      ok = out.weights[i].shape == g.shape && out.weights[i].data.size() == g.data.size();
-    }
-    for (std::size_t i = 0; ok && i < ns; ++i) {
-      const auto& g = i < gFw_.initialState.size()
-                          ? gFw_.initialState[i]
-                          : gBw_.initialState[i - gFw_.initialState.size()];
-      ok = out.initialState[i].rows() == g.rows() && out.initialState[i].cols() == g.cols();
-    }
+    for (std::size_t i = 0; ok && i < nw; ++i)
+      ok = out.weights[i].shape == weightGrad(i).shape &&
+           out.weights[i].data.size() == weightGrad(i).data.size();
+    for (std::size_t i = 0; ok && i < ns; ++i)
+      ok = out.initialState[i].rows() == stateGrad(i).rows() &&
+           out.initialState[i].cols() == stateGrad(i).cols();
     if (!ok)
       detail::raise<ShapeError>(who(),
                                 "accumulate: the given gradients do not have this call's "
                                 "shapes");
     out.inputs += gFw_.inputs + gBw_.inputs;
+    for (std::size_t i = 0; i < nw; ++i) {
+      auto& dst = out.weights[i].data;
+      const auto& src = weightGrad(i).data;
+      for (std::size_t k = 0; k < src.size(); ++k) dst[k] += src[k];
+    }
+    for (std::size_t i = 0; i < ns; ++i) out.initialState[i] += stateGrad(i);
   } else {
     out.inputs = gFw_.inputs + gBw_.inputs;
     out.weights.resize(nw);
     out.initialState.resize(ns);
-  }
-  for (std::size_t i = 0; i < nw; ++i) {
-    const auto& g =
-        i < gFw_.weights.size() ? gFw_.weights[i] : gBw_.weights[i - gFw_.weights.size()];
-    if (args.accumulate) {
-      for (std::size_t k = 0; k < g.data.size(); ++k) out.weights[i].data[k] += g.data[k];
-    } else {
-      out.weights[i].shape = g.shape;
-      out.weights[i].data = g.data;
-    }
-  }
-  for (std::size_t i = 0; i < ns; ++i) {
-    const auto& g = i < gFw_.initialState.size() ? gFw_.initialState[i]
-                                                 : gBw_.initialState[i - gFw_.initialState.size()];
-    if (args.accumulate) {
-      out.initialState[i] += g;
-    } else {
-      out.initialState[i] = g;
-    }
+    for (std::size_t i = 0; i < nw; ++i) std::swap(out.weights[i], weightGrad(i));
+    for (std::size_t i = 0; i < ns; ++i) out.initialState[i].swap(stateGrad(i));
   }
 }
 

@@ -149,7 +149,8 @@ struct StateSlots {
 template <class Policy, class Scalar, class StepFn>
 void timeLoop(StepFn& step, Index time, const Scalar* mask, MaskedOutput maskedOutput,
               const StateSlots<Scalar>& slots, Index batch, Index width, Index outputWidth,
-              Scalar* sequence, Scalar* held = nullptr) {
+              std::conditional_t<Policy::reverse, const Scalar*, Scalar*> sequence,
+              Scalar* held = nullptr) {
   auto rows = [&](Scalar* p) { return Rows<Scalar>(p, batch, width, Eigen::OuterStride<>(width)); };
   auto keep = [&](Index b, Index t) { return mask[b * time + t] != Scalar(0); };
   for (Index k = 0; k < time; ++k) {

@@ -607,6 +607,40 @@ TEST_CASE("gradients: recording does not change the forward; threads; accumulate
   for (Index i = 0; i < once.inputs.size(); ++i)
     REQUIRE(twice.inputs.data()[i] == 2 * once.inputs.data()[i]);
   REQUIRE(twice.initialState[0] == 2 * once.initialState[0]);
+
+  // Bidirectional: the same, and a second plain call into a reused result gives the same values
+  // (its gradients are swapped into the result, the old buffers lent to the next call).
+  LSTMArgs ia;
+  ia.units = 3;
+  ia.returnState = true;
+  Bidirectional<LSTM<double>> bi(LSTM<double>(ia), BidirectionalArgs{});
+  const auto r = bi.call(x, ca);
+  Matrix<double> dyBi = Matrix<double>::Constant(2, 6, 0.4);
+  BidirectionalOutputGradients<double> upBi;
+  upBi.lastOutput = MatrixView<double>(dyBi.data(), 2, 6);
+  for (const auto& st : r.states) upBi.states.push_back(st);
+  RNNGradients<double> bOnce = bi.backward(upBi), bAgain = bOnce, bTwice = bOnce;
+  bi.backward(upBi, bAgain);
+  bi.backward(upBi, bTwice, BackwardArgs{true});
+  REQUIRE(bOnce.weights.size() == 6);
+  REQUIRE(bOnce.initialState.size() == 4);
+  for (std::size_t k = 0; k < bOnce.weights.size(); ++k) {
+    REQUIRE(bAgain.weights[k].shape == bOnce.weights[k].shape);
+    REQUIRE(bAgain.weights[k].data == bOnce.weights[k].data);
+    for (std::size_t i = 0; i < bOnce.weights[k].data.size(); ++i)
+      REQUIRE(bTwice.weights[k].data[i] == 2 * bOnce.weights[k].data[i]);
+  }
+  for (Index i = 0; i < bOnce.inputs.size(); ++i) {
+    REQUIRE(bAgain.inputs.data()[i] == bOnce.inputs.data()[i]);
+    REQUIRE(bTwice.inputs.data()[i] == 2 * bOnce.inputs.data()[i]);
+  }
+  for (std::size_t k = 0; k < bOnce.initialState.size(); ++k) {
+    REQUIRE(bAgain.initialState[k] == bOnce.initialState[k]);
+    REQUIRE(bTwice.initialState[k] == 2 * bOnce.initialState[k]);
+  }
+  RNNGradients<double> wrong = bOnce;
+  wrong.weights.pop_back();
+  REQUIRE_THROWS_AS(bi.backward(upBi, wrong, BackwardArgs{true}), ShapeError);
 }
 
 TEST_CASE("gradients: stateful layers differentiate from the stored states (truncated BPTT)",
