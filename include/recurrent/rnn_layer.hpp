@@ -620,8 +620,7 @@ void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGra
               rows(dProj_, s, projWidth), rows(dRec_, s, recWidth));
         };
         detail::timeLoop<Policy>(step, time, tape_.mask.data(), args_.maskedOutput, slots, batch,
-                                 width, units, dOutputs.sequence.data(),
-                                 dHeld_.data());
+                                 width, units, dOutputs.sequence.data(), dHeld_.data());
       });
 
   // Whole-sequence products: ∂L/∂x = ∂L/∂(projection)·Wᵀ, and the weight gradients.
