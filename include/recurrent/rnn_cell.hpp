@@ -398,7 +398,7 @@ class RNNCell {
                       Index ldc) {
     const Index m = at.cols(), depth = at.rows();
     if (aT_.size() < m * depth) aT_.resize(m * depth);  // grows only: dW and dU share it
-    Eigen::Map<Matrix<Scalar>>(aT_.data(), m, depth) = at.transpose();
+    detail::transposeInto(at.data(), depth, m, at.outerStride(), aT_.data());
     gemm(m, aT_.data(), depth, b, c, ldc, c, ldc);
   }
   /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.
