@@ -274,13 +274,6 @@ void gemmGroupRows(Index rows, Index depth, const Scalar* a, Index lda,
   }
 }
 
-/**
- * The `m > 2` path of `packedGemm`. Rows go in blocks whose part of `A` stays in L2 while the
- * panel groups (`2` panels, `2·kNr` columns) stream past; each group is read from L2 by every
- * tile of the block, and from farther away (L3) only once, ahead of time: while a group runs,
- * its tiles prefetch the next group's panels into L2 (after the last group of a block, the
- * first group of the next block).
- */
 /// `dst = srcᵀ`: `src` `[rows, cols]` row-major with leading dimension `lds`, `dst` `[cols, rows]`
 /// row-major. In square tiles, so that both sides move a few cache lines at a time (an element
 /// loop over a tall `src` strides through the whole of `dst` for each of its rows: 3.7× slower
@@ -298,6 +291,13 @@ void transposeInto(const Scalar* src, Index rows, Index cols, Index lds, Scalar*
   }
 }
 
+/**
+ * The `m > 2` path of `packedGemm`. Rows go in blocks whose part of `A` stays in L2 while the
+ * panel groups (`2` panels, `2·kNr` columns) stream past; each group is read from L2 by every
+ * tile of the block, and from farther away (L3) only once, ahead of time: while a group runs,
+ * its tiles prefetch the next group's panels into L2 (after the last group of a block, the
+ * first group of the next block).
+ */
 template <class Scalar>
 void packedGemmMany(Index m, const Scalar* a, Index lda, const PackedMatrix<Scalar>& b,
                     const Scalar* add, Index ldadd, Scalar* c, Index ldc, Index panelBegin,
