@@ -398,7 +398,20 @@ class RNNCell {
                       Index ldc) {
     const Index m = at.cols(), depth = at.rows();
     if (aT_.size() < m * depth) aT_.resize(m * depth);  // grows only: dW and dU share it
-    detail::transposeInto(at.data(), depth, m, at.outerStride(), aT_.data());
+    // aT_ = atᵀ, row ranges of aT_ (column ranges of at) across the team: copies only.
+    auto transpose = [&](Index c0, Index c1) {
+      detail::transposeInto(at.data() + c0, depth, c1 - c0, at.outerStride(),
+                            aT_.data() + c0 * depth);
+    };
+    if (team_ == nullptr || m < 2 || m * depth < kParallelRows) {
+      transpose(0, m);
+    } else {
+      auto part = [&](int index, int count) {
+        const auto range = detail::splitRange(m, index, count);
+        transpose(range.first, range.second);
+      };
+      team_->run(part);
+    }
     gemm(m, aT_.data(), depth, b, c, ldc, c, ldc);
   }
   /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.

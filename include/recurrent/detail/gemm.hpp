@@ -72,12 +72,14 @@ class PackedMatrix {
     rows_ = src.rows();
     cols_ = src.cols();
     panels_ = (cols_ + kNr - 1) / kNr;
-    data_.setZero(panels_ * rows_ * kNr);
+    data_.resize(panels_ * rows_ * kNr);
     for (Index p = 0; p < panels_; ++p) {
       const Index c0 = p * kNr, width = std::min(kNr, cols_ - c0);
       Scalar* dst = data_.data() + p * rows_ * kNr;
-      for (Index k = 0; k < rows_; ++k)
+      for (Index k = 0; k < rows_; ++k) {
         for (Index j = 0; j < width; ++j) dst[k * kNr + j] = src(k, c0 + j);
+        for (Index j = width; j < kNr; ++j) dst[k * kNr + j] = Scalar(0);  // the last panel's pad
+      }
     }
   }
 
