@@ -198,6 +198,29 @@ void withLayer(CellKind cell, Index inputDim, const LayerOptions& o, F&& f) {
   }
 }
 
+/// One training step of a layer, as both runners time it: a recording training-mode call on
+/// `x`, then `backward` from ∂L/∂(output sequence) = `dy` `[B, T, H]`; the result and the
+/// gradients are kept and reused from step to step (no allocation after the first).
+template <class Scalar>
+struct TrainingStep {
+  TrainingStep(const Scalar* x, const Scalar* dy, const Workload& w)
+      : x(x, w.batch, w.time, w.input) {
+    args.training = true;
+    args.record = true;
+    up.sequence = recurrent::SequenceView<Scalar>(dy, w.batch, w.time, w.units);
+  }
+  template <class Layer>
+  void operator()(Layer& layer) {
+    layer.call(x, args, result);
+    layer.backward(up, grads);
+  }
+  recurrent::SequenceView<Scalar> x;
+  recurrent::CallArgs<Scalar> args;
+  recurrent::RNNResult<Scalar> result;
+  recurrent::RNNOutputGradients<Scalar> up;
+  recurrent::RNNGradients<Scalar> grads;
+};
+
 }  // namespace bench
 
 #endif  // RECURRENT_BENCHMARKS_BENCH_COMMON_HPP

@@ -67,18 +67,10 @@ void trainBenchmark(benchmark::State& state, CellKind cell, Workload w, int thre
   options.threads = threads;
   bench::withLayer<Scalar>(cell, w.input, options, [&](auto& layer) {
     layer.setWeights(bench::layerWeights<Scalar>(data));
-    recurrent::CallArgs<Scalar> args;
-    args.training = true;
-    args.record = true;
-    recurrent::RNNResult<Scalar> out;
-    recurrent::RNNOutputGradients<Scalar> up;
-    up.sequence = recurrent::SequenceView<Scalar>(dy.data(), w.batch, w.time, w.units);
-    recurrent::RNNGradients<Scalar> grads;
-    const recurrent::SequenceView<Scalar> view(x.data(), w.batch, w.time, w.input);
+    bench::TrainingStep<Scalar> step(x.data(), dy.data(), w);
     for (auto _ : state) {
-      layer.call(view, args, out);
-      layer.backward(up, grads);
-      benchmark::DoNotOptimize(grads.inputs.data());
+      step(layer);
+      benchmark::DoNotOptimize(step.grads.inputs.data());
       benchmark::ClobberMemory();
     }
     state.counters["recorded_bytes"] = static_cast<double>(layer.recordedBytes());

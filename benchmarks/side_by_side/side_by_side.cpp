@@ -395,8 +395,8 @@ void workerTrainCase(const Options& o, int threads, const dnnl::engine& engine, 
     for (std::size_t k = 0; k < kTrainTensorCount; ++k) t[k].assign(sizes[k], 0.0f);
     return t;
   };
-  // This library: `threads` option only, as for inference. The call records what backward needs
-  // (ca.record); `result` and `grads` are reused from run to run.
+  // This library: `threads` option only, as for inference; bench::TrainingStep (a recording
+  // call, then backward; its result and gradients reused from run to run).
   TrainTensors ours = sized();
   Eigen::setNbThreads(1);
   bench::LayerOptions lo;
@@ -404,23 +404,14 @@ void workerTrainCase(const Options& o, int threads, const dnnl::engine& engine, 
   lo.threads = threads;
   bench::withLayer<float>(cell, w.input, lo, [&](auto& layer) {
     layer.setWeights(bench::layerWeights<float>(d));
-    const recurrent::SequenceView<float> x(d.x.data(), w.batch, w.time, w.input);
-    recurrent::CallArgs<float> ca;
-    ca.training = true;
-    ca.record = true;
-    recurrent::RNNResult<float> result;
-    recurrent::RNNOutputGradients<float> up;
-    up.sequence = recurrent::SequenceView<float>(dy.data(), w.batch, w.time, w.units);
-    recurrent::RNNGradients<float> grads;
-    const Timed timed = measure(o, [&] {
-      layer.call(x, ca, result);
-      layer.backward(up, grads);
-    });
+    bench::TrainingStep<float> step(d.x.data(), dy.data(), w);
+    const Timed timed = measure(o, [&] { step(layer); });
     report("recurrent.train", timed, name, threads);
-    std::copy(result.sequence.data(), result.sequence.data() + result.sequence.size(),
-              ours[0].begin());
-    std::copy(grads.inputs.data(), grads.inputs.data() + grads.inputs.size(), ours[1].begin());
-    for (std::size_t k = 0; k < 3; ++k) ours[2 + k] = grads.weights.at(k).data;
+    const auto& y = step.result.sequence;
+    const auto& dx = step.grads.inputs;
+    std::copy(y.data(), y.data() + y.size(), ours[0].begin());
+    std::copy(dx.data(), dx.data() + dx.size(), ours[1].begin());
+    for (std::size_t k = 0; k < 3; ++k) ours[2 + k] = step.grads.weights.at(k).data;
     std::printf("info\trecorded_bytes.%s\t%zu\n", name.c_str(), layer.recordedBytes());
   });
   // oneDNN: forward_training + backward, OpenMP with OMP_NUM_THREADS threads.
