@@ -545,16 +545,18 @@ TEST_CASE("gradients: recording does not change the forward; threads; accumulate
     ga.returnState = true;
     ga.resetAfter = cell == 2;
     Lcg g(1900 + static_cast<std::uint64_t>(cell));
-    const auto x = randomTensor({5, 6, 40}, g);
+    // [B·T, features] = [96, 48]: large enough for every product and transpose of the weight
+    // gradients to be split across the two threads.
+    const auto x = randomTensor({8, 12, 48}, g);
     auto make = [&](int threads) {
       a.threads = threads;
       ga.threads = threads;
       return cell == 0 ? AnyLayer<float>(LSTM<float>(a)) : AnyLayer<float>(GRU<float>(ga));
     };
-    FlatTensor<float> xf({5, 6, 40}, std::vector<float>(x.data.begin(), x.data.end()));
+    FlatTensor<float> xf({8, 12, 48}, std::vector<float>(x.data.begin(), x.data.end()));
     AnyLayer<float> one = make(1), two = make(2);
-    one.build({5, 6, 40});
-    two.build({5, 6, 40});
+    one.build({8, 12, 48});
+    two.build({8, 12, 48});
     two.setWeights([&] {
       std::vector<FlatTensor<float>> v;
       for (auto& w : one.getWeights()) v.push_back(w.value);
