@@ -14,6 +14,9 @@
 #include <recurrent/io/layer_config.hpp>
 #include <recurrent/recurrent.hpp>
 
+#include "golden_fit.hpp"
+#include "golden_tensors.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,24 +38,15 @@ using recurrent::Index;
 
 namespace {
 
+using golden::compareTensor;
+using golden::tensorFrom;
+
 struct CaseOutcome {
   bool ok = true;
   std::string message;
   std::vector<std::vector<std::vector<double>>> outputs;    // per call step: outputs' data
   std::vector<std::vector<std::vector<double>>> gradients;  // per grad step: every gradient
 };
-
-template <class Scalar>
-recurrent::FlatTensor<Scalar> tensorFrom(const json& j) {
-  recurrent::FlatTensor<Scalar> t;
-  for (const auto& d : j.at("shape")) t.shape.push_back(d.get<Index>());
-  for (const auto& v : j.at("data")) {
-    // The data are float32 values written as shortest round-trip decimals.
-    const auto f = static_cast<float>(v.get<double>());
-    t.data.push_back(static_cast<Scalar>(f));
-  }
-  return t;
-}
 
 bool noOutputsExpected(const json& c) {
   if (!c.contains("expect_error")) return false;
@@ -271,37 +265,6 @@ std::string checkError(const Expected& x, const recurrent::Error& e) {
   return "";
 }
 
-/// Compares `got` with the recorded tensor `expected` elementwise; "" or what failed.
-template <class Scalar>
-std::string compareTensor(const json& expected, const recurrent::FlatTensor<Scalar>& got,
-                          double absTol, double relTol, const std::string& what) {
-  const auto exp = tensorFrom<double>(expected);
-  if (exp.shape != got.shape)
-    return what + ": expected shape " + recurrent::detail::shapeString(exp.shape) + ", got " +
-           recurrent::detail::shapeString(got.shape);
-  double worst = 0.0;
-  std::size_t worstAt = 0;
-  bool bad = false;
-  for (std::size_t k = 0; k < exp.data.size(); ++k) {
-    const double g = static_cast<double>(got.data[k]);
-    const double e = exp.data[k];
-    const double excess = std::abs(g - e) - (absTol + relTol * std::abs(e));
-    if (!(excess <= 0.0) && (bad ? excess > worst : true)) {
-      bad = true;
-      worst = excess;
-      worstAt = k;
-    }
-  }
-  if (!bad) return "";
-  std::ostringstream os;
-  os.precision(9);
-  os << what << ": element " << worstAt << " got " << got.data[worstAt] << ", expected "
-     << exp.data[worstAt] << " (|diff| "
-     << std::abs(static_cast<double>(got.data[worstAt]) - exp.data[worstAt])
-     << " exceeds the tolerance by " << worst << ")";
-  return os.str();
-}
-
 /// A `grad` step (SCHEMA-train.md 1.1): seeds backward with `output_weights` (∂L/∂outputs of
 /// L = Σ outputs ⊙ output_weights) and compares L, ∂L/∂x, ∂L/∂(initial states) and every
 /// ∂L/∂weight with `grad_tolerance`. The gradients are kept for `equal_to` twins.
@@ -500,12 +463,24 @@ CaseOutcome runCase(const json& c) {
   return out;
 }
 
-void collect(const fs::path& p, std::vector<fs::path>& files) {
-  if (fs::is_directory(p)) {
-    for (const auto& e : fs::recursive_directory_iterator(p))
-      if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-  } else {
+/// Case files (`*.json`) and fit folders (holding `train.json`) under `p`; an `index.json`
+/// (a directory's list of names) is not a case.
+void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::path>& fits) {
+  if (!fs::is_directory(p)) {
     files.push_back(p);
+    return;
+  }
+  if (fs::exists(p / "train.json")) {
+    fits.push_back(p);
+    return;
+  }
+  std::vector<fs::path> entries;
+  for (const auto& e : fs::directory_iterator(p)) entries.push_back(e.path());
+  for (const auto& e : entries) {
+    if (fs::is_directory(e))
+      collect(e, files, fits);
+    else if (e.extension() == ".json" && e.filename() != "index.json")
+      files.push_back(e);
   }
 }
 
@@ -513,7 +488,7 @@ void collect(const fs::path& p, std::vector<fs::path>& files) {
 
 int main(int argc, char** argv) {
   bool useDouble = false, verbose = false;
-  std::vector<fs::path> files;
+  std::vector<fs::path> files, fits;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--double") {
@@ -521,21 +496,23 @@ int main(int argc, char** argv) {
     } else if (a == "--verbose") {
       verbose = true;
     } else if (a == "--help" || a == "-h") {
-      std::cout << "usage: recurrent_golden [--double] [--verbose] PATH...\n";
+      std::cout << "usage: recurrent_golden [--double] [--verbose] PATH...\n"
+                   "  PATH: a case file, a fit folder (holding train.json) or a directory of them\n";
       return 0;
     } else {
       if (!fs::exists(a)) {
         std::cerr << "recurrent_golden: no such file or directory: " << a << "\n";
         return 2;
       }
-      collect(a, files);
+      collect(a, files, fits);
     }
   }
-  if (files.empty()) {
-    std::cerr << "recurrent_golden: no case files given\n";
+  if (files.empty() && fits.empty()) {
+    std::cerr << "recurrent_golden: no case files or fit folders given\n";
     return 2;
   }
   std::sort(files.begin(), files.end());
+  std::sort(fits.begin(), fits.end());
 
   // Keyed by (directory, name): directories may hold cases of the same name (twins are looked up
   // in their own directory).
@@ -588,6 +565,20 @@ int main(int argc, char** argv) {
     } else {
       ++failed;
       std::cout << "FAIL " << name << ": " << o.message << "\n";
+    }
+  }
+  // Fit folders (SCHEMA-train.md §4).
+  for (const auto& dir : fits) {
+    const std::string message = golden::runFitCase(dir, useDouble);
+    const std::string name =
+        fits.size() > 1 && dir.parent_path() != fits.front().parent_path() ? dir.string()
+                                                                          : dir.filename().string();
+    if (message.empty()) {
+      ++passed;
+      if (verbose) std::cout << "ok   " << name << "\n";
+    } else {
+      ++failed;
+      std::cout << "FAIL " << name << ": " << message << "\n";
     }
   }
   std::cout << (useDouble ? "double" : "float") << ": " << passed << " passed, " << failed

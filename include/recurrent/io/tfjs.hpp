@@ -45,6 +45,7 @@
 #include <recurrent/io/detail/artifacts.hpp>
 #include <recurrent/io/detail/model_layers.hpp>
 #include <recurrent/io/layer_config.hpp>
+#include <recurrent/io/training.hpp>
 
 #include <algorithm>
 #include <functional>
@@ -61,6 +62,8 @@ namespace recurrent::io {
 namespace detail {
 template <class Scalar>
 class ModelBuilder;
+template <class Scalar>
+struct Compiled;
 }  // namespace detail
 
 /// Options of `loadLayersModel`.
@@ -116,9 +119,45 @@ class LayersModel {
   /// The recurrent layer named `name` (to stream it with `step`, change threads, ...), or null.
   AnyLayer<Scalar>* recurrentLayer(const std::string& name);
 
+  // --- training (io/training.hpp) --------------------------------------------------------------
+  /// TF.js `model.compile`: the optimizer, a loss per output (one name = every output) and
+  /// metrics. Compiling again replaces the optimizer (and its state).
+  /// @throws ValueError for an unknown loss, metric or optimizer name, or a loss count that is
+  /// neither 1 nor the number of outputs; ConfigError for a layer that cannot be trained.
+  void compile(const CompileArgs<Scalar>& args);
+  /// TF.js `model.fit(x, y, args)`: one tensor per input / output, `[samples, ...]`. Returns the
+  /// epochs' logs. @throws StateError before `compile`; ShapeError / ValueError for data that
+  /// does not fit the model or its losses (checked before any update); TrainingError when a batch
+  /// loss is not finite (the weights are those before that batch).
+  History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+              const FitArgs<Scalar>& args = {});
+  /// TF.js `model.trainOnBatch(x, y)`: one update on the whole of x; returns the loss and the
+  /// metrics (`metricsNames()` order) computed before the update.
+  std::vector<double> trainOnBatch(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
+  /// TF.js `model.evaluate(x, y, {batchSize})`: the loss and metrics in inference mode,
+  /// `metricsNames()` order.
+  std::vector<double> evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                               const EvaluateArgs& args = {});
+  /// TF.js `model.metricsNames` (after `compile`): `loss`, `<output>_loss` with several outputs,
+  /// then the metrics.
+  std::vector<std::string> metricsNames() const;
+  /// TF.js `model.stopTraining = true`: `fit` ends after the current batch (callable from a
+  /// callback or another thread).
+  void stopTraining() { stop_->store(true); }
+  /// TF.js `model.getWeights()` / `setWeights`: every weight, layer by layer, named
+  /// `<layer>/<weight>` as in a saved model's manifest.
+  std::vector<detail::NamedWeight<Scalar>> getWeights();
+  void setWeights(const std::vector<Tensor>& values);
+  /// Writes `model.json` and `weights.bin` into `directory` (created if missing) in TF.js's
+  /// `file://` layout, so that `tf.loadLayersModel` loads it. Each file is written to a temporary
+  /// name and renamed: an unwritable directory raises IOError and leaves nothing half-written.
+  void save(const std::string& directory);
+
  private:
   template <class S>
   friend class detail::ModelBuilder;
+  template <class S>
+  friend struct detail::Compiled;
 
   struct TensorRef {
     std::size_t node = 0;
@@ -148,6 +187,27 @@ class LayersModel {
   std::vector<std::vector<Index>> inputShapes_, outputShapes_;
   std::vector<LayerInfo> info_;
   bool functional_ = false;
+  nlohmann::json topology_;  ///< the `modelTopology` that `save` writes
+  std::vector<std::string> weightOrder_;  ///< `<layer>/<weight>` keys in manifest order
+  std::shared_ptr<detail::Compiled<Scalar>> compiled_;
+  std::unique_ptr<std::atomic<bool>> stop_ = std::make_unique<std::atomic<bool>>(false);
+
+  /// Values and masks of one run of the graph (node outputs; model inputs are the caller's).
+  struct Run {
+    const std::vector<Tensor>* inputs = nullptr;
+    std::vector<std::vector<Tensor>> values;
+    std::vector<std::optional<Tensor>> masks;
+    const Tensor& value(const std::vector<Node>& nodes, const TensorRef& r) const {
+      const Node& src = nodes[r.node];
+      return src.isInput ? (*inputs)[src.input] : values[r.node][r.tensor];
+    }
+  };
+  void checkInputs(const std::string& who, const std::vector<Tensor>& inputs) const;
+  /// Runs the graph in TF.js's executor order.
+  void execute(const std::vector<Tensor>& inputs, const detail::ForwardMode& mode, Run& run);
+  /// Backpropagation through the recorded `run`: `dOutputs` = ∂L/∂(each model output).
+  void backward(Run& run, std::vector<Tensor>& dOutputs);
+  std::vector<Tensor> outputsOf(Run& run) const;
 };
 
 /// Loads `model.json` and the shards it names (paths relative to its directory).
@@ -442,6 +502,7 @@ class ModelBuilder {
       raise<ConfigError>(kLoad(),
                          "format 'graph-model' is a TF.js graph model; only layers "
                          "models load");
+    model_.topology_ = *topo;
     const json* kv = find(*topo, "keras_version");
     keras3_ = kv != nullptr && kv->is_string() && kv->get<std::string>().rfind("3", 0) == 0;
     const json* config = find(*topo, "model_config");
@@ -504,9 +565,25 @@ class ModelBuilder {
                            ActivationKind::Linear);
     };
     if (cls == "InputLayer") return nullptr;
-    if (cls == "Dropout" || cls == "SpatialDropout1D" || cls == "SpatialDropout2D" ||
-        cls == "GaussianNoise" || cls == "GaussianDropout" || cls == "AlphaDropout")
-      return std::make_unique<IdentityLayer<Scalar>>(cls, name);
+    if (cls == "Dropout" || cls == "SpatialDropout1D" || cls == "GaussianNoise" ||
+        cls == "GaussianDropout" || cls == "AlphaDropout") {
+      const double rate = getNumber(cfg, who, "rate", nullptr, 0.0);
+      const double stddev = getNumber(cfg, who, "stddev", nullptr, 0.0);
+      if (!(rate >= 0 && rate <= 1) || !(stddev >= 0))
+        raise<ConfigError>(who, "rate must be in [0, 1] and stddev >= 0, got rate " +
+                                    std::to_string(rate) + ", stddev " + std::to_string(stddev));
+      const json* seed = find(cfg, "seed");
+      return std::make_unique<NoiseLayer<Scalar>>(
+          cls, name, rate, stddev,
+          seed != nullptr && seed->is_number_integer() ? seed->get<std::uint64_t>()
+                                                       : RandomEngine::nextDefaultSeed());
+    }
+    if (cls == "Concatenate" || cls == "Add" || cls == "Subtract" || cls == "Multiply" ||
+        cls == "Average" || cls == "Maximum" || cls == "Minimum") {
+      const json* axis = find(cfg, "axis");
+      return std::make_unique<MergeLayer<Scalar>>(
+          cls, name, axis != nullptr && axis->is_number_integer() ? axis->get<Index>() : -1);
+    }
     if (cls == "Activation")
       return std::make_unique<ActivationLayer<Scalar>>(cls, name, activation(cfg));
     if (cls == "Dense")
@@ -563,7 +640,9 @@ class ModelBuilder {
                                 " (this loader knows InputLayer, Masking, Embedding, SimpleRNN, "
                                 "GRU, LSTM, RNN, Bidirectional, CuDNNLSTM, CuDNNGRU, Dense, "
                                 "TimeDistributed(Dense), Activation, Dropout, SpatialDropout1D, "
-                                "Flatten, Reshape)");
+                                "GaussianNoise, GaussianDropout, AlphaDropout, Flatten, Reshape, "
+                                "Concatenate, Add, Subtract, Multiply, Average, Maximum, "
+                                "Minimum)");
   }
 
   static Index positive(const json& cfg, const std::string& who, const char* key) {
@@ -928,6 +1007,7 @@ class ModelBuilder {
                                  likelyReason(slot, spec.shape));
       }
     }
+    model_.weightOrder_ = order;
     {  // Missing weights are an error even when not strict: no layer runs on made-up weights.
       std::vector<std::string> unset;
       for (const std::string& k : order)
@@ -1117,8 +1197,8 @@ class ModelBuilder {
 }  // namespace detail
 
 template <class Scalar>
-std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<Tensor>& inputs) {
-  const std::string who = recurrent::detail::where("LayersModel", name_, "predict");
+void LayersModel<Scalar>::checkInputs(const std::string& who,
+                                      const std::vector<Tensor>& inputs) const {
   if (inputs.size() != inputs_.size())
     recurrent::detail::raise<ValueError>(
         who, "expected " + std::to_string(inputs_.size()) + " input tensor(s) (" +
@@ -1144,39 +1224,45 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
           who, "input " + inputNames_[i] + ": shape " + detail::shapeText(x.shape) + " needs " +
                    std::to_string(x.size()) + " values, got " + std::to_string(x.data.size()));
   }
+}
+
+template <class Scalar>
+void LayersModel<Scalar>::execute(const std::vector<Tensor>& inputs,
+                                  const detail::ForwardMode& mode, Run& run) {
   // Values and masks per node; evaluation follows TF.js's executor order (`schedule_`). As that
   // executor does, the mask a layer is called with is sticky: it is replaced only when some
   // input of a node carries a mask (then by the first input's mask, which may be none), so a
   // layer after Flatten/Reshape or a last-step RNN still receives the last mask seen.
-  std::vector<std::vector<Tensor>> values(nodes_.size());  // input nodes: the caller's tensors
-  std::vector<std::optional<Tensor>> masks(nodes_.size());
-  auto value = [&](const TensorRef& r) -> const Tensor& {
-    const Node& src = nodes_[r.node];
-    return src.isInput ? inputs[src.input] : values[r.node][r.tensor];
-  };
+  run.inputs = &inputs;
+  run.values.assign(nodes_.size(), {});
+  run.masks.assign(nodes_.size(), std::nullopt);
   const Tensor* callMask = nullptr;
+  std::vector<const Tensor*> ins, masks;
   for (const Step& step : schedule_) {
     const std::size_t n = step.node;
     const Node& node = nodes_[n];
-    std::vector<const Tensor*> ins;
-    const Tensor* firstMask = nullptr;
+    ins.clear();
+    masks.clear();
     bool anyMask = false;
-    for (std::size_t i = 0; i < node.inputs.size(); ++i) {
-      const TensorRef& r = node.inputs[i];
-      ins.push_back(&value(r));
-      anyMask = anyMask || masks[r.node].has_value();
-      if (i == 0 && masks[r.node]) firstMask = &*masks[r.node];
+    for (const TensorRef& r : node.inputs) {
+      ins.push_back(&run.value(nodes_, r));
+      masks.push_back(run.masks[r.node] ? &*run.masks[r.node] : nullptr);
+      anyMask = anyMask || masks.back() != nullptr;
     }
+    const Tensor* firstMask = masks.empty() ? nullptr : masks[0];
     if (anyMask) callMask = firstMask;
     // TF.js applies the layer again here: same values, but a stateful layer would advance its
     // states once more per entry. We compute each node once (docs/tfjs-differences.md).
     if (!step.compute) continue;
     auto& layer = *layers_[node.layer];
-    values[n] = layer.call(ins, callMask);
-    if (layer.supportsMasking()) masks[n] = layer.computeMask(ins, firstMask);
+    run.values[n] = layer.forward(ins, callMask, mode);
+    if (layer.supportsMasking()) run.masks[n] = layer.computeMask(ins, firstMask, masks);
   }
-  // Everything is computed: each output moves out of `values` (copied if it is an input, or an
-  // output listed twice).
+}
+
+template <class Scalar>
+std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::outputsOf(Run& run) const {
+  // Each output moves out of the run (copied if it is an input, or an output listed twice).
   std::vector<Tensor> out;
   for (std::size_t o = 0; o < outputs_.size(); ++o) {
     const TensorRef& r = outputs_[o];
@@ -1184,11 +1270,19 @@ std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<T
     for (std::size_t p = o + 1; p < outputs_.size(); ++p)
       repeated = repeated || (outputs_[p].node == r.node && outputs_[p].tensor == r.tensor);
     if (nodes_[r.node].isInput || repeated)
-      out.push_back(value(r));
+      out.push_back(run.value(nodes_, r));
     else
-      out.push_back(std::move(values[r.node][r.tensor]));
+      out.push_back(std::move(run.values[r.node][r.tensor]));
   }
   return out;
+}
+
+template <class Scalar>
+std::vector<FlatTensor<Scalar>> LayersModel<Scalar>::predict(const std::vector<Tensor>& inputs) {
+  checkInputs(recurrent::detail::where("LayersModel", name_, "predict"), inputs);
+  Run run;
+  execute(inputs, detail::ForwardMode{}, run);
+  return outputsOf(run);
 }
 
 template <class Scalar>
@@ -1310,5 +1404,8 @@ LayersModel<Scalar> loadLayersModel(const std::string& modelJsonPath, const Load
 }
 
 }  // namespace recurrent::io
+
+#include <recurrent/io/detail/model_save.hpp>
+#include <recurrent/io/detail/model_training.hpp>
 
 #endif  // RECURRENT_IO_TFJS_HPP

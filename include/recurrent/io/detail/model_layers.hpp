@@ -1,13 +1,18 @@
-// Internal, may change: the layers a loaded TF.js layers-model is made of. Each follows its
-// TF.js 4.22 class: `call`, `computeMask` (only consulted when `supportsMasking`, as TF.js's
-// executor does), output shapes, and the weights it needs for given input shapes — known before
-// anything is allocated, so a model file can only make the loader allocate what its weight data
-// holds.
+// Internal, may change: the layers a TF.js layers-model is made of. Each follows its TF.js 4.22
+// class: `forward` (TF.js `call`, with `training`), `computeMask` (only consulted when
+// `supportsMasking`, as TF.js's executor does), output shapes, and the weights it needs for given
+// input shapes — known before anything is allocated, so a model file can only make the loader
+// allocate what its weight data holds. For training, `backward` turns ∂L/∂outputs of the last
+// recorded `forward` into ∂L/∂inputs and the gradients of the layer's `variables()`, with
+// TF.js's derivatives (`detail/activation_grad.hpp`); one implementation of each layer's maths
+// serves inference and training.
 #ifndef RECURRENT_IO_DETAIL_MODEL_LAYERS_HPP
 #define RECURRENT_IO_DETAIL_MODEL_LAYERS_HPP
 
 #include <recurrent/io/detail/artifacts.hpp>
+#include <recurrent/detail/activation_grad.hpp>
 #include <recurrent/io/layer_config.hpp>
+#include <recurrent/random.hpp>
 
 #include <cmath>
 #include <functional>
@@ -58,6 +63,24 @@ inline std::string shapeText(const Shape& s) {
   return out + "]";
 }
 
+/// How a layer is run: TF.js's `training` flag, and whether to keep what `backward` needs.
+struct ForwardMode {
+  bool training = false;
+  bool record = false;
+};
+
+/// A trainable weight of a model layer: its values and the gradient the last `backward` left,
+/// both owned by the layer (the optimizer updates `value` in place, then the model calls the
+/// layer's `variablesChanged`).
+template <class Scalar>
+struct LayerVariable {
+  std::string name;  ///< below the layer, e.g. `kernel`, `forward_lstm/bias`
+  Shape shape;
+  Scalar* value = nullptr;
+  Scalar* gradient = nullptr;
+  Index size = 0;
+};
+
 template <class Scalar>
 class ModelLayer {
  public:
@@ -84,15 +107,35 @@ class ModelLayer {
   virtual std::vector<WeightSlot> weightSlots(const std::vector<Shape>&) const { return {}; }
   /// Builds with the stored values (one per slot, shapes already checked).
   virtual void setWeights(const std::vector<Shape>&, std::vector<Tensor>) {}
-  /// TF.js `call`. `mask`: the first input's mask, if any.
-  virtual std::vector<Tensor> call(const std::vector<const Tensor*>& inputs,
-                                   const Tensor* mask) = 0;
-  /// TF.js `computeMask` (the default carries the first input's mask over).
-  virtual Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask) const {
+  /// TF.js `call(inputs, {mask, training})`. `mask`: the first input's mask, if any. With
+  /// `mode.record` the layer keeps what `backward` needs (inputs and outputs are the caller's).
+  virtual std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
+                                      const ForwardMode& mode) = 0;
+  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor* mask) {
+    return forward(inputs, mask, ForwardMode{});
+  }
+  /// TF.js `computeMask` (the default carries the first input's mask over). `masks` holds every
+  /// input's mask (null where none); only merge layers look beyond the first.
+  virtual Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                           const std::vector<const Tensor*>& /*masks*/) const {
     return mask != nullptr ? Mask(*mask) : Mask();
   }
   virtual bool stateful() const { return false; }
   virtual void resetStates() {}
+
+  // --- training --------------------------------------------------------------------------
+  /// False for layers whose training behaviour is not implemented (the model refuses to compile).
+  virtual bool trainable() const { return true; }
+  /// Backpropagation through the last `forward` (which had `mode.record`), whose inputs and
+  /// outputs are passed again: `dOutputs[k]` = ∂L/∂outputs[k] (an empty shape = zeros). Writes
+  /// ∂L/∂inputs[i] into `dInputs[i]` (sized by the caller; left empty where no gradient flows,
+  /// e.g. Embedding ids) and sets (overwrites) the gradients of `variables()`.
+  virtual void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
+                        const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) = 0;
+  /// Trainable weights, TF.js `trainableWeights` order (empty before `setWeights`).
+  virtual std::vector<LayerVariable<Scalar>> variables() { return {}; }
+  /// The values behind `variables()` were changed in place (an optimizer step).
+  virtual void variablesChanged() {}
 
  protected:
   /// The single input of a one-input layer. @throws ValueError otherwise.
@@ -117,25 +160,94 @@ class ModelLayer {
                             shapeText(s));
     return s.back();
   }
+  /// `dOutputs[k]`, or null when it is empty (= zeros).
+  static const Tensor* given(const std::vector<Tensor>& dOutputs, std::size_t k) {
+    return k < dOutputs.size() && !dOutputs[k].shape.empty() ? &dOutputs[k] : nullptr;
+  }
+  /// `t` := zeros of `shape`.
+  static void zeros(Tensor& t, const Shape& shape) {
+    t.shape = shape;
+    t.data.assign(static_cast<std::size_t>(product(shape)), Scalar(0));
+  }
 
  private:
   std::string className_;
   std::string name_;
 };
 
-/// Dropout, SpatialDropout1D, GaussianNoise, ... : identities at inference.
+/// Rows of a tensor seen as `[rows, lastDim]`.
 template <class Scalar>
-class IdentityLayer final : public ModelLayer<Scalar> {
+Index rowsOf(const FlatTensor<Scalar>& t) {
+  return t.shape.empty() || t.shape.back() == 0 ? 0
+                                                : static_cast<Index>(t.data.size()) / t.shape.back();
+}
+
+/// Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout: identities at
+/// inference. In training (TF.js `inTrainPhase`): Dropout keeps each value with probability
+/// 1 − rate and scales it by 1 / (1 − rate) (SpatialDropout1D: one draw per sample and feature,
+/// shared over time), GaussianNoise adds N(0, stddev), GaussianDropout multiplies by
+/// N(1, √(rate / (1 − rate))); AlphaDropout is not trainable here. The random numbers come from
+/// the layer's seeded engine, not TF.js's (docs/tfjs-differences.md).
+template <class Scalar>
+class NoiseLayer final : public ModelLayer<Scalar> {
  public:
   using typename ModelLayer<Scalar>::Tensor;
-  using ModelLayer<Scalar>::ModelLayer;
+  NoiseLayer(std::string cls, std::string name, double rate, double stddev, std::uint64_t seed)
+      : ModelLayer<Scalar>(std::move(cls), std::move(name)),
+        rate_(rate),
+        stddev_(stddev),
+        rng_(seed) {}
   bool supportsMasking() const override { return true; }
+  bool trainable() const override { return this->className() != "AlphaDropout" || !active(); }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
-    return {this->one(inputs)};
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode& mode) override {
+    Tensor out = this->one(inputs);
+    factor_.clear();
+    if (!mode.training || !active()) return {std::move(out)};
+    const std::string& cls = this->className();
+    if (cls == "AlphaDropout")
+      raise<ConfigError>(this->who("call"), "training through AlphaDropout is not supported");
+    if (cls == "GaussianNoise") {
+      for (Scalar& v : out.data) v += static_cast<Scalar>(rng_.normal(0.0, stddev_));
+      return {std::move(out)};
+    }
+    factor_.resize(out.data.size());
+    if (cls == "GaussianDropout") {
+      const double sd = std::sqrt(rate_ / (1.0 - rate_));
+      for (Scalar& f : factor_) f = static_cast<Scalar>(rng_.normal(1.0, sd));
+    } else {
+      const auto scale = static_cast<Scalar>(1.0 / (1.0 - rate_));
+      const bool spatial = cls == "SpatialDropout1D" && out.rank() == 3;
+      const auto features = static_cast<std::size_t>(out.shape.empty() ? 1 : out.shape.back());
+      const std::size_t steps = spatial ? static_cast<std::size_t>(out.shape[1]) : 1;
+      for (std::size_t i = 0; i < factor_.size(); ++i) {
+        const std::size_t t = spatial ? (i / features) % steps : 0;
+        factor_[i] = t == 0 ? (rng_.uniform() >= rate_ ? scale : Scalar(0))
+                            : factor_[i - t * features];
+      }
+    }
+    for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] *= factor_[i];
+    return {std::move(out)};
   }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) return this->zeros(dInputs[0], this->one(inputs).shape);
+    dInputs[0] = *d;
+    if (!factor_.empty())
+      for (std::size_t i = 0; i < factor_.size(); ++i) dInputs[0].data[i] *= factor_[i];
+  }
+
+ private:
+  bool active() const {
+    return this->className() == "GaussianNoise" ? stddev_ > 0 : rate_ > 0 && rate_ < 1;
+  }
+  double rate_, stddev_;
+  RandomEngine rng_;
+  std::vector<Scalar> factor_;  ///< the multipliers of the last training call (empty: identity)
 };
 
 /// Applies an activation over the last axis of a tensor in place.
@@ -146,6 +258,19 @@ void activateLastAxis(FlatTensor<Scalar>& t, Activation activation) {
   if (cols == 0) return;
   Eigen::Map<Matrix<Scalar>> m(t.data.data(), static_cast<Index>(t.data.size()) / cols, cols);
   activation.apply(m);
+}
+
+/// `d ← ∂L/∂x` from `d = ∂L/∂y` row by row over the last axis, for `y = activation(x)` (`x` may
+/// be null when the activation's derivative reads only y).
+template <class Scalar>
+void activationBackward(Activation activation, const FlatTensor<Scalar>* x,
+                        const FlatTensor<Scalar>& y, FlatTensor<Scalar>& d) {
+  const Index cols = d.shape.empty() ? 0 : d.shape.back();
+  if (cols == 0 || activation.kind() == ActivationKind::Linear) return;
+  for (Index r = 0, rows = rowsOf(d); r < rows; ++r)
+    recurrent::detail::activationGrad(activation.kind(),
+                                      x != nullptr ? x->data.data() + r * cols : nullptr,
+                                      y.data.data() + r * cols, d.data.data() + r * cols, cols);
 }
 
 /// TF.js `Activation` layer.
@@ -159,10 +284,18 @@ class ActivationLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode&) override {
     Tensor out = this->one(inputs);
     activateLastAxis(out, activation_);
     return {std::move(out)};
+  }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) return this->zeros(dInputs[0], this->one(inputs).shape);
+    dInputs[0] = *d;
+    activationBackward(activation_, inputs[0], outputs[0], dInputs[0]);
   }
 
  private:
@@ -171,6 +304,7 @@ class ActivationLayer final : public ModelLayer<Scalar> {
 
 /// TF.js `Dense` (on the last axis of any rank ≥ 2), also as `TimeDistributed(Dense)`:
 /// `y = activation(x · kernel + bias)`, kernel `[inputDim, units]`, bias `[units]`.
+/// Backward: `∂z = activation'(∂y)`, `∂kernel = xᵀ·∂z`, `∂bias = Σ_rows ∂z`, `∂x = ∂z·kernelᵀ`.
 template <class Scalar>
 class DenseLayer final : public ModelLayer<Scalar> {
  public:
@@ -218,13 +352,14 @@ class DenseLayer final : public ModelLayer<Scalar> {
     else
       bias_ = Matrix<Scalar>::Zero(1, units_);
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode& mode) override {
     const Tensor& x = this->one(inputs);
     if (x.rank() < 2 || x.shape.back() != kernel_.rows())
       raise<ShapeError>(this->who("call"), "expected an input [..., " +
                                                std::to_string(kernel_.rows()) + "], got shape " +
                                                shapeText(x.shape));
-    const Index rows = x.shape.back() == 0 ? 0 : static_cast<Index>(x.data.size()) / x.shape.back();
+    const Index rows = rowsOf(x);
     Tensor out;
     out.shape = x.shape;
     out.shape.back() = units_;
@@ -232,8 +367,42 @@ class DenseLayer final : public ModelLayer<Scalar> {
     Eigen::Map<Matrix<Scalar>> y(out.data.data(), rows, units_);
     y.noalias() = Eigen::Map<const Matrix<Scalar>>(x.data.data(), rows, kernel_.rows()) * kernel_;
     y.rowwise() += bias_.row(0);
+    if (mode.record && recurrent::detail::needsPreActivation(activation_.kind())) preActivation_ = out;
     activateLastAxis(out, activation_);
     return {std::move(out)};
+  }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor& x = *inputs[0];
+    const Index rows = rowsOf(x), in = kernel_.rows();
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) {
+      dKernel_.setZero(in, units_);
+      dBias_.setZero(1, units_);
+      return this->zeros(dInputs[0], x.shape);
+    }
+    dz_ = *d;
+    activationBackward(activation_, &preActivation_, outputs[0], dz_);
+    const Eigen::Map<const Matrix<Scalar>> dz(dz_.data.data(), rows, units_);
+    const Eigen::Map<const Matrix<Scalar>> xm(x.data.data(), rows, in);
+    dKernel_.noalias() = xm.transpose() * dz;
+    dBias_ = dz.colwise().sum();
+    dInputs[0].shape = x.shape;
+    dInputs[0].data.resize(x.data.size());
+    Eigen::Map<Matrix<Scalar>>(dInputs[0].data.data(), rows, in).noalias() =
+        dz * kernel_.transpose();
+  }
+  std::vector<LayerVariable<Scalar>> variables() override {
+    dKernel_.setZero(kernel_.rows(), kernel_.cols());
+    dBias_.setZero(1, units_);
+    std::vector<LayerVariable<Scalar>> v{{prefix_ + "kernel",
+                                          {kernel_.rows(), units_},
+                                          kernel_.data(),
+                                          dKernel_.data(),
+                                          kernel_.size()}};
+    if (useBias_)
+      v.push_back({prefix_ + "bias", {units_}, bias_.data(), dBias_.data(), units_});
+    return v;
   }
 
  private:
@@ -242,10 +411,13 @@ class DenseLayer final : public ModelLayer<Scalar> {
   bool useBias_;
   std::string prefix_;
   Matrix<Scalar> kernel_, bias_;
+  Matrix<Scalar> dKernel_, dBias_;
+  Tensor preActivation_, dz_;
 };
 
 /// TF.js `Embedding`: ids (given as numbers, truncated to integers as TF.js's cast does) ->
 /// rows of `embeddings [inputDim, outputDim]`; with `maskZero` the output mask is `ids != 0`.
+/// Backward: each id's row of ∂embeddings gathers the ∂outputs of its positions; ids get none.
 template <class Scalar>
 class EmbeddingLayer final : public ModelLayer<Scalar> {
  public:
@@ -272,27 +444,40 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
   void setWeights(const std::vector<Shape>&, std::vector<Tensor> values) override {
     table_ = std::move(values[0].data);
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode&) override {
     const Tensor& ids = this->one(inputs);
     Tensor out;
     out.shape = ids.shape;
     out.shape.push_back(outputDim_);
     out.data.resize(ids.data.size() * static_cast<std::size_t>(outputDim_));
-    for (std::size_t i = 0; i < ids.data.size(); ++i) {
-      const Scalar v = ids.data[i];
-      const Scalar t = std::isfinite(static_cast<double>(v)) ? std::trunc(v) : Scalar(-1);
-      if (!(t >= 0 && t < static_cast<Scalar>(inputDim_)))
-        raise<ValueError>(this->who("call"), "input id " + std::to_string(static_cast<double>(v)) +
-                                                 " at flat position " + std::to_string(i) +
-                                                 " is not in [0, " + std::to_string(inputDim_ - 1) +
-                                                 "]");
-      const auto row = static_cast<std::size_t>(t) * static_cast<std::size_t>(outputDim_);
-      std::copy_n(table_.data() + row, outputDim_,
+    for (std::size_t i = 0; i < ids.data.size(); ++i)
+      std::copy_n(table_.data() + row(ids, i), outputDim_,
                   out.data.data() + i * static_cast<std::size_t>(outputDim_));
-    }
     return {std::move(out)};
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*) const override {
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>&) override {
+    grad_.assign(table_.size(), Scalar(0));
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) return;
+    const Tensor& ids = *inputs[0];
+    const auto width = static_cast<std::size_t>(outputDim_);
+    for (std::size_t i = 0; i < ids.data.size(); ++i) {
+      const std::size_t r = row(ids, i);
+      for (std::size_t c = 0; c < width; ++c) grad_[r + c] += d->data[i * width + c];
+    }
+  }
+  std::vector<LayerVariable<Scalar>> variables() override {
+    grad_.assign(table_.size(), Scalar(0));
+    return {{"embeddings",
+             {inputDim_, outputDim_},
+             table_.data(),
+             grad_.data(),
+             static_cast<Index>(table_.size())}};
+  }
+  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&) const override {
     if (!maskZero_) return Mask();
     const Tensor& ids = this->one(inputs);
     Tensor m(ids.shape, std::vector<Scalar>(ids.data.size()));
@@ -301,9 +486,20 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
   }
 
  private:
+  /// Offset of the row of id `ids.data[i]`. @throws ValueError for an id outside the table.
+  std::size_t row(const Tensor& ids, std::size_t i) const {
+    const Scalar v = ids.data[i];
+    const Scalar t = std::isfinite(static_cast<double>(v)) ? std::trunc(v) : Scalar(-1);
+    if (!(t >= 0 && t < static_cast<Scalar>(inputDim_)))
+      raise<ValueError>(this->who("call"), "input id " + std::to_string(static_cast<double>(v)) +
+                                               " at flat position " + std::to_string(i) +
+                                               " is not in [0, " + std::to_string(inputDim_ - 1) +
+                                               "]");
+    return static_cast<std::size_t>(t) * static_cast<std::size_t>(outputDim_);
+  }
   Index inputDim_, outputDim_;
   bool maskZero_;
-  std::vector<Scalar> table_;
+  std::vector<Scalar> table_, grad_;
 };
 
 /// TF.js `Masking`: `out = x · any(x != maskValue, last axis)`; mask = that `any`.
@@ -318,19 +514,30 @@ class MaskingLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode&) override {
     Tensor out = this->one(inputs);
-    const Tensor m = keep(out);
-    const auto cols = static_cast<std::size_t>(out.shape.empty() ? 1 : out.shape.back());
-    for (std::size_t r = 0; r < m.data.size(); ++r)
-      for (std::size_t c = 0; c < cols; ++c) out.data[r * cols + c] *= m.data[r];
+    scaleRows(out, keep(out));
     return {std::move(out)};
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*) const override {
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) return this->zeros(dInputs[0], inputs[0]->shape);
+    dInputs[0] = *d;
+    scaleRows(dInputs[0], keep(*inputs[0]));
+  }
+  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&) const override {
     return keep(this->one(inputs));
   }
 
  private:
+  static void scaleRows(Tensor& t, const Tensor& m) {
+    const auto cols = static_cast<std::size_t>(t.shape.empty() ? 1 : t.shape.back());
+    for (std::size_t r = 0; r < m.data.size(); ++r)
+      for (std::size_t c = 0; c < cols; ++c) t.data[r * cols + c] *= m.data[r];
+  }
   Tensor keep(const Tensor& x) const {
     if (x.rank() < 1 || x.shape.back() == 0)
       raise<ShapeError>(this->who("call"),
@@ -376,7 +583,8 @@ class ReshapeLayer final : public ModelLayer<Scalar> {
     out.insert(out.end(), t.begin(), t.end());
     return {out};
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor*) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode&) override {
     Tensor out = this->one(inputs);
     if (out.shape.empty()) raise<ShapeError>(this->who("call"), "expects a batch axis");
     const Shape rest(out.shape.begin() + 1, out.shape.end());
@@ -389,6 +597,12 @@ class ReshapeLayer final : public ModelLayer<Scalar> {
     }
     out.shape = std::move(s);
     return {std::move(out)};
+  }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor* d = this->given(dOutputs, 0);
+    if (d == nullptr) return this->zeros(dInputs[0], inputs[0]->shape);
+    dInputs[0] = Tensor(inputs[0]->shape, d->data);
   }
 
  private:
@@ -420,9 +634,178 @@ class ReshapeLayer final : public ModelLayer<Scalar> {
   Shape target_;
 };
 
+/// TF.js merge layers: `Concatenate` (along `axis`, default -1), `Add`, `Subtract` (two
+/// inputs), `Multiply`, `Average`, `Maximum`, `Minimum` over inputs of one shape. The output
+/// mask is the AND of the inputs' masks (none when no input has one), as TF.js's
+/// `Merge.computeMask` / `Concatenate.computeMask` for masks over the non-feature axes.
+/// Backward of Maximum/Minimum gives a tie to the first input that holds the extreme.
+template <class Scalar>
+class MergeLayer final : public ModelLayer<Scalar> {
+ public:
+  using typename ModelLayer<Scalar>::Tensor;
+  using typename ModelLayer<Scalar>::Mask;
+  MergeLayer(std::string cls, std::string name, Index axis)
+      : ModelLayer<Scalar>(std::move(cls), std::move(name)), axis_(axis) {}
+  bool supportsMasking() const override { return true; }
+  std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
+    const std::string who = this->who("build");
+    if (in.size() < 2 || (this->className() == "Subtract" && in.size() != 2))
+      raise<ConfigError>(who, std::string("A merge layer should be called on ") +
+                                  (this->className() == "Subtract" ? "exactly 2 inputs"
+                                                                   : "a list of at least 2 inputs") +
+                                  ". Got " + std::to_string(in.size()) + " inputs.");
+    Shape out = in[0];
+    if (!concat()) {
+      for (const Shape& s : in)
+        if (!compatible(s, out, -1))
+          raise<ShapeError>(who, "inputs of different shapes " + shapeText(in[0]) + " and " +
+                                     shapeText(s) + " (this library merges equal shapes only)");
+      return {out};
+    }
+    const std::size_t a = axisOf(out, who);
+    out[a] = 0;
+    for (const Shape& s : in) {
+      if (s.size() != in[0].size() || !compatible(s, in[0], static_cast<Index>(a)))
+        raise<ShapeError>(who,
+                          "A `Concatenate` layer requires inputs with matching shapes except for "
+                          "the concat axis. Got input shapes: " +
+                              shapeText(in[0]) + ", " + shapeText(s));
+      out[a] = out[a] < 0 || s[a] < 0 ? -1 : out[a] + s[a];
+    }
+    return {out};
+  }
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
+                              const ForwardMode&) override {
+    const std::string who = this->who("call");
+    std::vector<Shape> shapes;
+    for (const Tensor* t : inputs) shapes.push_back(t->shape);
+    Tensor out;
+    out.shape = outputShapes(shapes)[0];
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (!concat() && inputs[i]->shape != inputs[0]->shape)
+        raise<ShapeError>(who, "input " + std::to_string(i) + " has shape " +
+                                   shapeText(inputs[i]->shape) + ", input 0 " +
+                                   shapeText(inputs[0]->shape));
+    out.data.resize(static_cast<std::size_t>(product(out.shape)));
+    if (concat()) {
+      const Blocks b = blocks(inputs);
+      std::size_t at = 0;
+      for (std::size_t o = 0; o < b.outer; ++o)
+        for (std::size_t i = 0; i < inputs.size(); ++i) {
+          std::copy_n(inputs[i]->data.data() + o * b.width[i], b.width[i], out.data.data() + at);
+          at += b.width[i];
+        }
+      return {std::move(out)};
+    }
+    const std::string& cls = this->className();
+    std::copy(inputs[0]->data.begin(), inputs[0]->data.end(), out.data.begin());
+    for (std::size_t i = 1; i < inputs.size(); ++i)
+      for (std::size_t k = 0; k < out.data.size(); ++k) {
+        const Scalar v = inputs[i]->data[k];
+        Scalar& o = out.data[k];
+        if (cls == "Add" || cls == "Average") o += v;
+        else if (cls == "Subtract") o -= v;
+        else if (cls == "Multiply") o *= v;
+        else if (cls == "Maximum") o = std::max(o, v);
+        else o = std::min(o, v);
+      }
+    if (cls == "Average")
+      for (Scalar& o : out.data) o /= static_cast<Scalar>(inputs.size());
+    return {std::move(out)};
+  }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    const Tensor* d = this->given(dOutputs, 0);
+    for (std::size_t i = 0; i < inputs.size(); ++i) this->zeros(dInputs[i], inputs[i]->shape);
+    if (d == nullptr) return;
+    if (concat()) {
+      const Blocks b = blocks(inputs);
+      std::size_t at = 0;
+      for (std::size_t o = 0; o < b.outer; ++o)
+        for (std::size_t i = 0; i < inputs.size(); ++i) {
+          std::copy_n(d->data.data() + at, b.width[i], dInputs[i].data.data() + o * b.width[i]);
+          at += b.width[i];
+        }
+      return;
+    }
+    const std::string& cls = this->className();
+    const auto n = static_cast<Scalar>(inputs.size());
+    for (std::size_t k = 0; k < d->data.size(); ++k) {
+      bool taken = false;
+      for (std::size_t i = 0; i < inputs.size(); ++i) {
+        Scalar g = d->data[k];
+        if (cls == "Subtract" && i == 1) g = -g;
+        else if (cls == "Average") g /= n;
+        else if (cls == "Multiply") {
+          for (std::size_t j = 0; j < inputs.size(); ++j)
+            if (j != i) g *= inputs[j]->data[k];
+        } else if (cls == "Maximum" || cls == "Minimum") {
+          const bool wins = !taken && inputs[i]->data[k] == outputs[0].data[k];
+          taken = taken || wins;
+          g = wins ? g : Scalar(0);
+        }
+        dInputs[i].data[k] = g;
+      }
+    }
+  }
+  Mask computeMask(const std::vector<const Tensor*>&, const Tensor*,
+                   const std::vector<const Tensor*>& masks) const override {
+    Mask out;
+    for (const Tensor* m : masks) {
+      if (m == nullptr) continue;
+      if (!out) {
+        out = *m;
+      } else {
+        if (m->data.size() != out->data.size())
+          raise<ShapeError>(this->who("computeMask"), "input masks of different shapes " +
+                                                          shapeText(out->shape) + " and " +
+                                                          shapeText(m->shape));
+        for (std::size_t k = 0; k < m->data.size(); ++k)
+          out->data[k] = out->data[k] != 0 && m->data[k] != 0 ? 1 : 0;
+      }
+    }
+    return out;
+  }
+
+ private:
+  bool concat() const { return this->className() == "Concatenate"; }
+  std::size_t axisOf(const Shape& s, const std::string& who) const {
+    const Index r = static_cast<Index>(s.size());
+    const Index a = axis_ < 0 ? axis_ + r : axis_;
+    if (a < 1 || a >= r)
+      raise<ConfigError>(who, "axis " + std::to_string(axis_) + " is out of range for inputs of "
+                                                                "rank " + std::to_string(r));
+    return static_cast<std::size_t>(a);
+  }
+  static bool compatible(const Shape& a, const Shape& b, Index skip) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 1; i < a.size(); ++i)
+      if (static_cast<Index>(i) != skip && a[i] >= 0 && b[i] >= 0 && a[i] != b[i]) return false;
+    return true;
+  }
+  /// Concatenate: the inputs seen as `[outer, width_i]` around the axis.
+  struct Blocks {
+    std::size_t outer = 0;
+    std::vector<std::size_t> width;
+  };
+  Blocks blocks(const std::vector<const Tensor*>& inputs) const {
+    const std::size_t a = axisOf(inputs[0]->shape, this->who("call"));
+    Blocks b;
+    b.outer = static_cast<std::size_t>(product(Shape(inputs[0]->shape.begin(),
+                                                     inputs[0]->shape.begin() +
+                                                         static_cast<std::ptrdiff_t>(a))));
+    for (const Tensor* t : inputs)
+      b.width.push_back(static_cast<std::size_t>(
+          product(Shape(t->shape.begin() + static_cast<std::ptrdiff_t>(a), t->shape.end()))));
+    return b;
+  }
+  Index axis_;
+};
+
 /// A recurrent layer (SimpleRNN, GRU, LSTM, RNN, Bidirectional; Keras's CuDNNLSTM/CuDNNGRU
 /// mapped onto LSTM/reset-after GRU) run by the library's own layers. Extra inputs of a node are
-/// the initial states (TF.js `apply([x, ...initialState])`).
+/// the initial states (TF.js `apply([x, ...initialState])`). Training runs the layer's own
+/// backpropagation through time (`AnyLayer::backward`).
 template <class Scalar>
 class RecurrentLayer final : public ModelLayer<Scalar> {
  public:
@@ -460,6 +843,7 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   }
   void setWeights(const std::vector<Shape>& in, std::vector<Tensor> values) override {
     const std::vector<WeightSlot> slots = weightSlots(in);
+    names_.clear();
     for (std::size_t i = 0; i < values.size(); ++i) {
       Tensor& v = values[i];
       if (slots[i].transform == WeightTransform::SumHalves) {
@@ -470,20 +854,47 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
       } else if (slots[i].transform == WeightTransform::TwoRows) {
         v.shape = {2, static_cast<Index>(v.data.size() / 2)};
       }
+      names_.push_back(slots[i].name);
     }
     layer_.build({-1, -1, in[0][2]});
     layer_.setWeights(values);
+    values_ = std::move(values);
   }
-  std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor* mask) override {
+  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
+                              const ForwardMode& mode) override {
     if (inputs.empty()) raise<ValueError>(this->who("call"), "called without inputs");
     LayerCallArgs<Scalar> args;
     if (mask != nullptr) args.mask = *mask;
     for (std::size_t i = 1; i < inputs.size(); ++i) args.initialState.push_back(*inputs[i]);
+    args.training = mode.training;
+    args.record = mode.record;
     return layer_.apply(*inputs[0], args);
   }
+  void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
+                const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
+    layer_.backward(dOutputs, grads_);
+    dInputs[0] = std::move(grads_.inputs);
+    for (std::size_t i = 1; i < inputs.size() && i - 1 < grads_.initialState.size(); ++i)
+      dInputs[i] = std::move(grads_.initialState[i - 1]);
+    for (std::size_t w = 0; w < values_.size(); ++w)
+      std::copy(grads_.weights[w].data.begin(), grads_.weights[w].data.end(),
+                gradients_[w].data.begin());
+  }
+  std::vector<LayerVariable<Scalar>> variables() override {
+    gradients_.resize(values_.size());
+    std::vector<LayerVariable<Scalar>> v;
+    for (std::size_t w = 0; w < values_.size(); ++w) {
+      this->zeros(gradients_[w], values_[w].shape);
+      v.push_back({names_[w], values_[w].shape, values_[w].data.data(),
+                   gradients_[w].data.data(), static_cast<Index>(values_[w].data.size())});
+    }
+    return v;
+  }
+  void variablesChanged() override { layer_.setWeights(values_); }
   /// TF.js RNN/Bidirectional `computeMask`: the input mask when returning sequences, else none
   /// (the executor gives every output of the call the first output's mask).
-  Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask) const override {
+  Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                   const std::vector<const Tensor*>&) const override {
     if (mask == nullptr || !returnSequences()) return Mask();
     return Mask(*mask);
   }
@@ -500,6 +911,9 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   nlohmann::json spec_;
   std::function<std::vector<WeightSlot>(Index)> slots_;
   AnyLayer<Scalar> layer_;
+  std::vector<std::string> names_;
+  std::vector<Tensor> values_, gradients_;  ///< the weights in the layer's layout, their gradients
+  LayerGradients<Scalar> grads_;
 };
 
 }  // namespace recurrent::io::detail
