@@ -1,8 +1,10 @@
 // Shared helpers of the TF.js golden-case generators (generate_cases.js,
-// generate_grad_cases.js): the quiet TF.js import, the seeded PRNG, the float32
-// JSON serialisation, layer construction from a spec, the `resolved` read-back,
-// the case list and step helpers, random case data, weight setting and read-back,
-// and the generators' main loop.
+// generate_grad_cases.js, generate_fit_cases.js) and check_saved_models.js:
+// the quiet TF.js import, the seeded PRNG, the float32 JSON serialisation,
+// layer construction from a spec, the `resolved` read-back, the case list and
+// step helpers, random case data, weight setting and read-back, the
+// generators' main loop, and saving / loading models as model.json + weight
+// shards.
 //
 // tools/models/generate_tfjs_models.js uses the TF.js-free part (quietConsole,
 // PRNG, float32 JSON writer) from its own package directory: TF.js is loaded
@@ -476,6 +478,52 @@ function runMain(main) {
   });
 }
 
+// ---------------------------------------------------------------------------
+// Saved models (model.json + weight shards), as tfjs-node's file:// handler
+// writes and reads them
+// ---------------------------------------------------------------------------
+// the artifacts `model.save` hands to a save handler
+async function saveArtifacts(model) {
+  let artifacts = null;
+  await model.save(loadTf().io.withSaveHandler(async a => {
+    artifacts = a;
+    return {modelArtifactsInfo: {dateSaved: new Date(0), modelTopologyType: 'JSON'}};
+  }));
+  return artifacts;
+}
+// model.json for `artifacts` with all weights in one shard `shard`, in the
+// key order of tfjs-core's getModelJSONForModelArtifacts (1-space indent)
+function modelJSONText(artifacts, shard) {
+  return JSON.stringify({
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format,
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy,
+    weightsManifest: [{paths: [shard], weights: artifacts.weightSpecs}],
+  }, null, 1) + '\n';
+}
+// An IOHandler for tf.loadLayersModel: the model.json text and a function
+// returning the bytes of a shard path; every shard of every manifest group is
+// read in manifest order and concatenated (what tfjs-node's file:// handler
+// and the browser http handler do).
+function artifactsHandler(modelJSON, readShard) {
+  return {
+    load: async () => loadTf().io.getModelArtifactsForJSON(JSON.parse(modelJSON), async manifest => {
+      const specs = [];
+      const bufs = [];
+      for (const group of manifest) {
+        specs.push(...group.weights);
+        for (const p of group.paths) bufs.push(Buffer.from(readShard(p)));
+      }
+      const all = Buffer.concat(bufs);
+      return [specs, all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
+    }),
+  };
+}
+// the same, reading DIR/model.json and the shards beside it
+const dirHandler = dir => artifactsHandler(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'),
+                                           p => fs.readFileSync(path.join(dir, p)));
+
 const exported = {
   quietConsole, TFJS_VERSION, checkTfVersion,
   mulberry32, fnv1a, dataRng, uniformArray, prod,
@@ -488,6 +536,7 @@ const exported = {
   toTensor, applyLayer, buildWithZeros, setWeights,
   TOLERANCE, DEFAULT_W_RANGE, DEFAULT_X_RANGE, UNBOUNDED_GATE, bigRange,
   caseList, call, reset, startCase, writeCases, runMain,
+  saveArtifacts, modelJSONText, artifactsHandler, dirHandler,
 };
 // `tf` loads TF.js (see loadTf)
 Object.defineProperty(exported, 'tf', {enumerable: true, get: loadTf});
