@@ -125,6 +125,13 @@ std::string run(const std::filesystem::path& dir) {
                                        "initial prediction");
     if (!e.empty()) return e;
   }
+  // Stateful cases reset at the points TF.js's generator did.
+  auto resetAt = [&](const char* when) {
+    if (c.contains("reset_states"))
+      for (const json& r : c["reset_states"])
+        if (r == when) model.resetStates();
+  };
+  resetAt("after initial_predictions");
   const json& comp = c.at("compile");
   recurrent::io::CompileArgs<Scalar> args;
   const json& opt = comp.at("optimizer");
@@ -148,7 +155,8 @@ std::string run(const std::filesystem::path& dir) {
     const json& tob = c.at("train_on_batch");
     for (int call = 0; call < tob.at("calls").get<int>(); ++call) {
       const std::vector<double> got = model.trainOnBatch(x, y);
-      const json& want = tob.at("losses")[static_cast<std::size_t>(call)];
+      const json& want = tob.contains("values") ? tob["values"][static_cast<std::size_t>(call)]
+                                                : tob.at("losses")[static_cast<std::size_t>(call)];
       const std::vector<double> expected =
           want.is_array() ? want.get<std::vector<double>>() : std::vector<double>{want.get<double>()};
       if (got.size() != expected.size())
@@ -184,6 +192,7 @@ std::string run(const std::filesystem::path& dir) {
     if (e.empty()) e = compareBatchLogs(batches, c);
     if (!e.empty()) return e;
   }
+  resetAt("after training");
   std::map<std::string, FlatTensor<Scalar>> weights;
   for (auto& w : model.getWeights()) weights[w.name] = std::move(w.value);
   for (const json& w : c.at("final_weights")) {

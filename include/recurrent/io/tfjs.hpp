@@ -64,7 +64,9 @@ template <class Scalar>
 class ModelBuilder;
 template <class Scalar>
 struct Compiled;
+struct ModelAccess;
 }  // namespace detail
+struct LayerSpec;
 
 /// Options of `loadLayersModel`.
 struct LoadOptions {
@@ -74,6 +76,9 @@ struct LoadOptions {
   bool strict = true;
   /// `RNNLayerOptions::threads` of every recurrent layer (extension; 1 = the calling thread).
   int threads = 1;
+  /// Draw every weight from the layers' initializers instead of reading a manifest (a model
+  /// built in code: `sequential`, `Graph::model`).
+  bool initialize = false;
 };
 
 /// One layer of a loaded model, as `summary()` lists it.
@@ -135,7 +140,9 @@ class LayersModel {
   /// metrics (`metricsNames()` order) computed before the update.
   std::vector<double> trainOnBatch(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
   /// TF.js `model.evaluate(x, y, {batchSize})`: the loss and metrics in inference mode,
-  /// `metricsNames()` order.
+  /// `metricsNames()` order for one output. With several outputs TF.js 4.22's list: for each
+  /// output the running sum of the output losses, then each output's loss, then the metrics
+  /// (its test function's order, which `fit` labels `val_...` in `metricsNames()` order).
   std::vector<double> evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                                const EvaluateArgs& args = {});
   /// TF.js `model.metricsNames` (after `compile`): `loss`, `<output>_loss` with several outputs,
@@ -152,8 +159,15 @@ class LayersModel {
   /// `file://` layout, so that `tf.loadLayersModel` loads it. Each file is written to a temporary
   /// name and renamed: an unwritable directory raises IOError and leaves nothing half-written.
   void save(const std::string& directory);
+  /// TF.js `Sequential.add` (models from `sequential`, or loaded Sequential models): appends a
+  /// layer (io/layers.hpp), infers and checks its shapes and draws its weights; the layers
+  /// already there keep theirs. The model must be compiled again before training.
+  /// @throws ConfigError (a functional model, a bad config, no input shape on the first layer),
+  /// ShapeError (the layer does not fit the previous output).
+  void add(const LayerSpec& layer);
 
  private:
+  friend struct detail::ModelAccess;
   template <class S>
   friend class detail::ModelBuilder;
   template <class S>
@@ -188,6 +202,7 @@ class LayersModel {
   std::vector<LayerInfo> info_;
   bool functional_ = false;
   nlohmann::json topology_;  ///< the `modelTopology` that `save` writes
+  LoadOptions buildOptions_;  ///< what `add` builds with
   std::vector<std::string> weightOrder_;  ///< `<layer>/<weight>` keys in manifest order
   std::shared_ptr<detail::Compiled<Scalar>> compiled_;
   std::unique_ptr<std::atomic<bool>> stop_ = std::make_unique<std::atomic<bool>>(false);
@@ -202,7 +217,10 @@ class LayersModel {
       return src.isInput ? (*inputs)[src.input] : values[r.node][r.tensor];
     }
   };
-  void checkInputs(const std::string& who, const std::vector<Tensor>& inputs) const;
+  /// Input count and shapes; `batchAxis` false skips a fixed batch size (fit and evaluate
+  /// batch the data themselves, as TF.js's `checkInputData(..., checkBatchAxis = false)`).
+  void checkInputs(const std::string& who, const std::vector<Tensor>& inputs,
+                   bool batchAxis = true) const;
   /// Runs the graph in TF.js's executor order.
   void execute(const std::vector<Tensor>& inputs, const detail::ForwardMode& mode, Run& run);
   /// Backpropagation through the recorded `run`: `dOutputs` = ∂L/∂(each model output).
@@ -557,7 +575,7 @@ class ModelBuilder {
       if (const json* n = find(entry, "name"); n != nullptr && n->is_string()) name = *n;
     const std::string who = recurrent::detail::where(cls, name, "fromConfig");
     declared = declaredInputShape(cfg, who);
-    stripTrainingKeys(cfg);
+    if (!options_.initialize) stripTrainingKeys(cfg);
     if (keras3_) replaceActivation(cfg, "hardSigmoid", "hardSigmoidKeras3");
     cfg["name"] = name;
     auto activation = [&](const json& c) {
@@ -586,9 +604,20 @@ class ModelBuilder {
     }
     if (cls == "Activation")
       return std::make_unique<ActivationLayer<Scalar>>(cls, name, activation(cfg));
-    if (cls == "Dense")
-      return std::make_unique<DenseLayer<Scalar>>(cls, name, denseUnits(cfg, who), activation(cfg),
-                                                  getBool(cfg, who, "useBias", nullptr, true), "");
+    // Initializers of the weights a built model draws (TF.js's defaults).
+    auto initialized = [&](auto layer, const json& c, const char* key, const char* slot,
+                           Initializer dflt) {
+      layer->setInitializer(slot, getInitializer(c, who, key, nullptr, dflt));
+      return layer;
+    };
+    auto dense = [&](const json& c) {
+      auto d = std::make_unique<DenseLayer<Scalar>>(cls, name, denseUnits(c, who), activation(c),
+                                                    getBool(c, who, "useBias", nullptr, true), "");
+      initialized(d.get(), c, "kernelInitializer", "kernel", Initializer::glorotUniform());
+      initialized(d.get(), c, "biasInitializer", "bias", Initializer::zeros());
+      return d;
+    };
+    if (cls == "Dense") return dense(cfg);
     if (cls == "TimeDistributed") {
       const json* inner = find(cfg, "layer");
       if (inner == nullptr || !inner->is_object())
@@ -597,15 +626,16 @@ class ModelBuilder {
       if (innerCls != "Dense")
         raise<ConfigError>(who, "TimeDistributed(" + innerCls +
                                     ") is not supported (only TimeDistributed(Dense))");
-      const json& ic = configOf(*inner);
-      return std::make_unique<DenseLayer<Scalar>>(cls, name, denseUnits(ic, who), activation(ic),
-                                                  getBool(ic, who, "useBias", nullptr, true), "");
+      return dense(configOf(*inner));
     }
     if (cls == "Embedding") {
       const Index inputDim = positive(cfg, who, "inputDim");
       const Index outputDim = positive(cfg, who, "outputDim");
-      return std::make_unique<EmbeddingLayer<Scalar>>(
+      auto e = std::make_unique<EmbeddingLayer<Scalar>>(
           name, inputDim, outputDim, getBool(cfg, who, "maskZero", nullptr, false));
+      Initializer uniform(InitializerKind::RandomUniform);
+      initialized(e.get(), cfg, "embeddingsInitializer", "embeddings", uniform);
+      return e;
     }
     if (cls == "Masking")
       return std::make_unique<MaskingLayer<Scalar>>(name,
@@ -965,6 +995,15 @@ class ModelBuilder {
         order.push_back(key);
       }
     }
+    if (options_.initialize) {  // a model built in code: every layer draws its own weights
+      model_.weightOrder_ = order;
+      for (std::size_t l = 0; l < slots.size(); ++l) {
+        if (slots[l].empty()) continue;
+        const auto& in = nodes_[nodesOf(l)[0]].inputShapes;
+        model_.layers_[l]->setWeights(in, model_.layers_[l]->initialWeights(in));
+      }
+      return;
+    }
     // Each manifest entry -> the key of its target (checked before any shard is read).
     std::vector<std::vector<std::string>> keyOf(groups.size());
     if (indexNames) {
@@ -1197,8 +1236,8 @@ class ModelBuilder {
 }  // namespace detail
 
 template <class Scalar>
-void LayersModel<Scalar>::checkInputs(const std::string& who,
-                                      const std::vector<Tensor>& inputs) const {
+void LayersModel<Scalar>::checkInputs(const std::string& who, const std::vector<Tensor>& inputs,
+                                      bool batchAxis) const {
   if (inputs.size() != inputs_.size())
     recurrent::detail::raise<ValueError>(
         who, "expected " + std::to_string(inputs_.size()) + " input tensor(s) (" +
@@ -1213,7 +1252,7 @@ void LayersModel<Scalar>::checkInputs(const std::string& who,
     const auto& want = inputShapes_[i];
     bool ok = x.shape.size() == want.size();
     for (std::size_t d = 0; ok && d < want.size(); ++d)
-      ok = x.shape[d] >= 0 && (want[d] < 0 || want[d] == x.shape[d]);
+      ok = x.shape[d] >= 0 && (want[d] < 0 || want[d] == x.shape[d] || (d == 0 && !batchAxis));
     if (!ok)
       recurrent::detail::raise<ShapeError>(
           who, "Error when checking input: expected " + inputNames_[i] + " to have shape " +
@@ -1407,5 +1446,6 @@ LayersModel<Scalar> loadLayersModel(const std::string& modelJsonPath, const Load
 
 #include <recurrent/io/detail/model_save.hpp>
 #include <recurrent/io/detail/model_training.hpp>
+#include <recurrent/io/layers.hpp>
 
 #endif  // RECURRENT_IO_TFJS_HPP

@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -107,6 +108,25 @@ class ModelLayer {
   virtual std::vector<WeightSlot> weightSlots(const std::vector<Shape>&) const { return {}; }
   /// Builds with the stored values (one per slot, shapes already checked).
   virtual void setWeights(const std::vector<Shape>&, std::vector<Tensor>) {}
+  /// Fresh weights from the layer's initializers (a model built in code), one per slot.
+  virtual std::vector<Tensor> initialWeights(const std::vector<Shape>& in) {
+    std::vector<Tensor> out;
+    for (const WeightSlot& s : weightSlots(in)) {
+      auto it = initializers_.find(s.name);
+      const Initializer init = it != initializers_.end() ? it->second
+                               : s.shape.size() == 1 ? Initializer::zeros()
+                                                     : Initializer::glorotUniform();
+      const Index cols = s.shape.empty() ? 1 : s.shape.back();
+      Matrix<Scalar> m(product(s.shape) / std::max<Index>(cols, 1), cols);
+      init.fill(m, s.shape.size() == 1);
+      out.emplace_back(s.shape, std::vector<Scalar>(m.data(), m.data() + m.size()));
+    }
+    return out;
+  }
+  /// The initializer of weight `slot` (TF.js `kernelInitializer` ...), for `initialWeights`.
+  void setInitializer(const std::string& slot, const Initializer& init) {
+    initializers_[slot] = init;
+  }
   /// TF.js `call(inputs, {mask, training})`. `mask`: the first input's mask, if any. With
   /// `mode.record` the layer keeps what `backward` needs (inputs and outputs are the caller's).
   virtual std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
@@ -173,6 +193,7 @@ class ModelLayer {
  private:
   std::string className_;
   std::string name_;
+  std::map<std::string, Initializer> initializers_;
 };
 
 /// Rows of a tensor seen as `[rows, lastDim]`.
@@ -891,6 +912,13 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
     return v;
   }
   void variablesChanged() override { layer_.setWeights(values_); }
+  /// The recurrent layer's own initializers (its config's `kernelInitializer` ...).
+  std::vector<Tensor> initialWeights(const std::vector<Shape>& in) override {
+    layer_.build({-1, -1, in[0][2]});
+    std::vector<Tensor> out;
+    for (auto& w : layer_.getWeights()) out.push_back(std::move(w.value));
+    return out;
+  }
   /// TF.js RNN/Bidirectional `computeMask`: the input mask when returning sequences, else none
   /// (the executor gives every output of the call the first output's mask).
   Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,

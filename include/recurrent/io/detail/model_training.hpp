@@ -87,8 +87,12 @@ void LayersModel<Scalar>::compile(const CompileArgs<Scalar>& args) {
                            "output. The model has " +
                                std::to_string(outputs_.size()) + " output(s), but you passed loss=" +
                                std::to_string(args.loss.size()) + " losses");
-  for (std::size_t o = 0; o < outputs_.size(); ++o)
-    c->losses.push_back(train::Loss<Scalar>::fromName(args.loss[args.loss.size() == 1 ? 0 : o]));
+  for (std::size_t o = 0; o < outputs_.size(); ++o) {
+    const std::string& name = args.loss[args.loss.size() == 1 ? 0 : o];
+    // TF.js's compile takes `tf.losses.huberLoss` as a function, not a name: we take its name.
+    c->losses.push_back(name == "huberLoss" ? train::Loss<Scalar>::huber()
+                                            : train::Loss<Scalar>::fromName(name));
+  }
   // TF.js metricsNames: loss, <output>_loss (several outputs), then each output's metrics.
   c->names.push_back("loss");
   const bool several = outputs_.size() > 1;
@@ -155,12 +159,21 @@ void LayersModel<Scalar>::backward(Run& run, std::vector<Tensor>& dOutputs) {
 
 namespace detail {
 
-/// The per-sample losses and metrics of a forward pass, their batch values (`names` order) and,
-/// when `grad`, ∂(batch loss)/∂(each output) into `c.dPred`.
+/// Which list of values `lossesAndMetrics` returns.
+enum class Values {
+  Train,  ///< TF.js's train function: `metricsNames` order, with ∂loss/∂outputs into `c.dPred`
+  Test,   ///< TF.js 4.22's test function (evaluate, validation): for each output the running sum
+          ///< of the output losses' means, then (several outputs) each output's loss, then the
+          ///< metrics — longer than `metricsNames` with several outputs, so that `fit` labels
+          ///< `val_<output>_loss` with the running sums, as TF.js does
+};
+
+/// The per-sample losses and metrics of a forward pass and their batch values.
 template <class Scalar>
 std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who,
                                      const std::vector<FlatTensor<Scalar>>& y,
-                                     const std::vector<FlatTensor<Scalar>>& pred, bool grad) {
+                                     const std::vector<FlatTensor<Scalar>>& pred, Values which) {
+  const bool grad = which == Values::Train;
   const std::size_t outputs = pred.size();
   c.lossValues.resize(outputs);
   std::vector<double> values{0.0};
@@ -190,7 +203,14 @@ std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who
       }
     }
   }
-  values[0] = static_cast<double>(mean(c.total));
+  if (which == Values::Test) {
+    values.clear();
+    Scalar running(0);
+    for (std::size_t o = 0; o < outputs; ++o)
+      values.push_back(static_cast<double>(running += mean(c.lossValues[o])));
+  } else {
+    values[0] = static_cast<double>(mean(c.total));
+  }
   if (outputs > 1)
     for (std::size_t o = 0; o < outputs; ++o)
       values.push_back(static_cast<double>(mean(c.lossValues[o])));
@@ -236,7 +256,7 @@ std::vector<double> LayersModel<Scalar>::trainOnBatch(const std::vector<Tensor>&
   std::vector<Tensor> pred;  // copies: backward still reads the graph's values
   for (const TensorRef& r : outputs_) pred.push_back(run.value(nodes_, r));
   for (std::size_t o = 0; o < outputs_.size(); ++o) c.losses[o].check(who, y[o], pred[o]);
-  std::vector<double> values = detail::lossesAndMetrics(c, who, y, pred, true);
+  std::vector<double> values = detail::lossesAndMetrics(c, who, y, pred, detail::Values::Train);
   if (!std::isfinite(values[0]))
     recurrent::detail::raise<TrainingError>(
         who, "the batch loss is " + std::to_string(values[0]) +
@@ -268,7 +288,7 @@ std::vector<double> LayersModel<Scalar>::evaluate(const std::vector<Tensor>& x,
   const std::string who = recurrent::detail::where("LayersModel", name_, "evaluate");
   using recurrent::detail::raise;
   if (compiled_ == nullptr) raise<StateError>(who, "the model must be compiled before evaluate");
-  checkInputs(who, x);
+  checkInputs(who, x, false);
   if (y.size() != outputs_.size())
     raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
                                " target tensor(s), got " + std::to_string(y.size()));
@@ -285,7 +305,7 @@ std::vector<double> LayersModel<Scalar>::evaluate(const std::vector<Tensor>& x,
     execute(bx, detail::ForwardMode{}, run);
     std::vector<Tensor> pred = outputsOf(run);
     for (std::size_t o = 0; o < outputs_.size(); ++o) compiled_->losses[o].check(who, by[o], pred[o]);
-    const std::vector<double> v = detail::lossesAndMetrics(*compiled_, who, by, pred, false);
+    const std::vector<double> v = detail::lossesAndMetrics(*compiled_, who, by, pred, detail::Values::Test);
     sums.resize(v.size(), Scalar(0));
     for (std::size_t k = 0; k < v.size(); ++k)
       sums[k] += static_cast<Scalar>(end - begin) * static_cast<Scalar>(v[k]);
@@ -303,7 +323,7 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
   if (compiled_ == nullptr)
     raise<StateError>(who, "You must compile a model before training/testing. Use "
                            "LayersModel.compile(modelCompileArgs).");
-  checkInputs(who, x);
+  checkInputs(who, x, false);
   if (y.size() != outputs_.size())
     raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
                                " target tensor(s), got " + std::to_string(y.size()));
@@ -407,7 +427,8 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
       epochLogs[names[k]] = static_cast<double>(inverse * totals[k]);
     if (validate) {
       const std::vector<double> v = evaluate(valX, valY, EvaluateArgs{args.batchSize});
-      for (std::size_t k = 0; k < names.size(); ++k) epochLogs["val_" + names[k]] = v[k];
+      for (std::size_t k = 0; k < names.size() && k < v.size(); ++k)
+        epochLogs["val_" + names[k]] = v[k];
     }
     for (const auto& cb : args.callbacks)
       if (cb.onEpochEnd) cb.onEpochEnd(epoch, epochLogs);
