@@ -10,24 +10,24 @@
  * With ε = 1e-7 (`epsilon()`), `clip(x, a, b)` = `clipByValue`, `mean`/`Σ` over the last axis
  * (n = C):
  *
- * | kind (TF.js name)                     | lossFn |
- * |---------------------------------------|-----------------------------------------------------------|
- * | `meanSquaredError`                    | mean((p − y)²) | | `meanAbsoluteError` | mean(abs(p −
- * y))                                          | | `meanAbsolutePercentageError`         | 100 ·
- * mean(abs((y − p) / clip(abs(y), ε, MAX)))           | | `meanSquaredLogarithmicError`         |
- * mean((log(1 + clip(p, ε, MAX)) − log(1 + clip(y, ε, MAX)))²) | | `binaryCrossentropy` | z = log(q
- * / (1 − q)), q = clip(p, ε, 1 − ε); mean(relu(z) − z·y + log1p(exp(−abs(z)))) | |
- * `categoricalCrossentropy`             | q = clip(p / Σp, ε, 1 − ε); −Σ y · log(q) | |
- * `sparseCategoricalCrossentropy`       | categoricalCrossentropy(oneHot(floor(y)), clip(p, ε, 1 −
- * ε)) | | `hinge`                               | mean(maximum(0, 1 − y·p)) | | `squaredHinge` |
- * mean(maximum(0, 1 − y·p)²)                                | | `categoricalHinge` | maximum(0, 1 +
- * max((1 − y)·p) − Σ y·p)                    | | `logcosh`                             | mean(d +
- * softplus(−2d) − log 2), d = p − y                | | `kullbackLeiblerDivergence`           | Σ y
- * · log(clip(y, ε, 1) / clip(p, ε, 1))                  | | `poisson`                             |
- * mean(p − y · log(ε + p))                                  | | `cosineProximity` | −Σ
- * l2Normalize(y) · l2Normalize(p); l2Normalize(x) = x / sqrt(maximum(Σx², ε)) | | `huberLoss`
- * (tf.losses, see below)    | Σ_all h / size, h = ½·min(e, δ)² + δ·(e − min(e, δ)), e = abs(p − y),
- * δ = 1 |
+ * - `meanSquaredError`: mean((p − y)²)
+ * - `meanAbsoluteError`: mean(abs(p − y))
+ * - `meanAbsolutePercentageError`: 100 · mean(abs((y − p) / clip(abs(y), ε, MAX)))
+ * - `meanSquaredLogarithmicError`: mean((log(1 + clip(p, ε, MAX)) − log(1 + clip(y, ε, MAX)))²)
+ * - `binaryCrossentropy`: q = clip(p, ε, 1 − ε), z = log(q / (1 − q));
+ *   mean(relu(z) − z·y + log1p(exp(−abs(z))))
+ * - `categoricalCrossentropy`: q = clip(p / Σp, ε, 1 − ε); −Σ y · log(q)
+ * - `sparseCategoricalCrossentropy`: categoricalCrossentropy(oneHot(floor(y)), clip(p, ε, 1 − ε))
+ * - `hinge`: mean(maximum(0, 1 − y·p))
+ * - `squaredHinge`: mean(maximum(0, 1 − y·p)²)
+ * - `categoricalHinge`: maximum(0, 1 + max((1 − y)·p) − Σ y·p)
+ * - `logcosh`: mean(d + softplus(−2d) − log 2), d = p − y
+ * - `kullbackLeiblerDivergence`: Σ y · log(clip(y, ε, 1) / clip(p, ε, 1))
+ * - `poisson`: mean(p − y · log(ε + p))
+ * - `cosineProximity`: −Σ l2Normalize(y) · l2Normalize(p),
+ *   l2Normalize(x) = x / sqrt(maximum(Σx², ε))
+ * - `huberLoss` (tfjs-core `tf.losses`, see below): (Σ over all elements of h) / element count,
+ *   h = ½·min(e, δ)² + δ·(e − min(e, δ)), e = abs(p − y), δ = 1
  *
  * Derivatives at the kinks are TF.js's (`docs/training.md`): `clipByValue` passes the gradient
  * where `a ≤ x ≤ b` (bounds included); `abs'(0) = −1`; `relu'(0) = 0`; `maximum(0, x)` sends

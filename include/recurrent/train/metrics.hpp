@@ -5,14 +5,12 @@
  * A metric maps `yTrue`, `yPred` to one value per row like a loss (`outputShape`; `precision`
  * gives one scalar for the batch); TF.js logs the mean of it as the batch value.
  *
- * | kind                        | value per row (n = last dimension)                          |
- * |-----------------------------|-------------------------------------------------------------|
- * | `binaryAccuracy`            | mean(y == (p > 0.5 ? 1 : 0)) (exact equality: soft labels never
- * match) | | `categoricalAccuracy`       | argMax(y) == argMax(p) (argMax = the FIRST maximum) | |
- * `sparseCategoricalAccuracy` | y == argMax(p) (labels `[..., 1]` or `[...]`, not floored)  | |
- * `precision`                 | tp / (tp + fp) over the whole batch, 0 if tp + fp = 0, with tp =
- * #(y == 1 ∧ p == 1), fp = #(y == 0 ∧ p == 1) (predictions compared exactly, not thresholded) | | a
- * loss                      | that loss's `lossFn` (`losses.hpp`)                         |
+ * - `binaryAccuracy`: mean(y == (p > 0.5 ? 1 : 0)), exact equality (soft labels never match)
+ * - `categoricalAccuracy`: argMax(y) == argMax(p), argMax = the FIRST maximum
+ * - `sparseCategoricalAccuracy`: y == argMax(p) (labels `[..., 1]` or `[...]`, NOT floored)
+ * - `precision`: tp / (tp + fp) over the whole batch (0 if tp + fp = 0), tp = #(y == 1 ∧ p == 1),
+ *   fp = #(y == 0 ∧ p == 1): predictions compared exactly, not thresholded
+ * - a loss: that loss's `lossFn` (`losses.hpp`)
  *
  * `resolve(name, outputLoss, outputLastDim)` follows `compile`:
  * - `"accuracy"`/`"acc"` → `binaryAccuracy` if the output's last dimension is 1 or its loss is

@@ -1,32 +1,32 @@
 /** @file
- * The optimizers of TF.js 4.22 (tfjs-core `src/optimizers/<name>_optimizer.ts`), update for update.
+ * The optimizers of TF.js 4.22 (tfjs-core `src/optimizers/<name>_optimizer.ts`), update for
+ * update.
  *
  * `applyGradients(vars)` is one TF.js `optimizer.applyGradients(...)`: every variable `w` is
  * updated from its gradient `g`; per-variable slots (accumulators) belong to the variable's
  * position in `vars`, are created by the first call (zeros, Adagrad's `initialAccumulatorValue`)
  * and kept across calls. Step t = 1, 2, ...; `lr` = learningRate; ε as configured:
  *
- * | class (factory)                | update |
- * |--------------------------------|-----------------------------------------------------------------|
- * | `SGD` (`sgd`)                  | w ← w + (−lr)·g | | `Momentum` (`momentum`)        | a ← m·a +
- * g; w ← w + (−lr)·a; Nesterov: w ← w + (−lr)·(g + m·a)  | | `Adam` (`adam`)                | m ←
- * β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;                       | |                                |
- * w ← w + (−lr)·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + ε)               | | `Adamax` (`adamax`) | m ←
- * β1·m + (1−β1)·g; u ← max(β2·u, abs(g));                      | |                                |
- * w ← w + ((−lr)/(1 + decay·(t−1))) / (1−β1ᵗ) · m/(u + ε)          | | `Adagrad` (`adagrad`) | a ←
- * a + g² (a starts at initialAccumulatorValue);               | |                                |
- * w ← w + (−lr)·g / sqrt(a + 1e-7)                                | | `Adadelta` (`adadelta`) | Δ =
- * sqrt(D + ε) / sqrt(A + ε) · g with the OLD A; A ← ρ·A + (1−ρ)·g²; | | | D ← ρ·D + (1−ρ)·Δ²; w ← w
- * + (−lr)·Δ                              | | `RMSProp` (`rmsprop`)          | s ← ρ·s + (1−ρ)·g²; k
- * ← μ·k + lr·g / sqrt(s + ε); w ← w − k      | | `RMSProp` centered             | also ḡ ← ρ·ḡ +
- * (1−ρ)·g; k ← μ·k + lr·g / sqrt(s − (ḡ² + ε))      |
+ * - `SGD` (`sgd`): w ← w + (−lr)·g
+ * - `Momentum` (`momentum`): a ← m·a + g; w ← w + (−lr)·a;
+ *   Nesterov: w ← w + (−lr)·(g + m·a) with the new a
+ * - `Adam` (`adam`): m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
+ *   w ← w + (−lr)·(m/(1−β1ᵗ)) / (sqrt(v/(1−β2ᵗ)) + ε)
+ * - `Adamax` (`adamax`): m ← β1·m + (1−β1)·g; u ← max(β2·u, abs(g));
+ *   w ← w + ((−lr)/(1 + decay·(t−1))) / (1−β1ᵗ) · m/(u + ε)
+ * - `Adagrad` (`adagrad`): a ← a + g² (a starts at initialAccumulatorValue);
+ *   w ← w + (−lr)·g / sqrt(a + 1e-7)
+ * - `Adadelta` (`adadelta`): Δ = sqrt(D + ε) / sqrt(A + ε) · g with the OLD A;
+ *   A ← ρ·A + (1−ρ)·g²; D ← ρ·D + (1−ρ)·Δ²; w ← w + (−lr)·Δ
+ * - `RMSProp` (`rmsprop`): s ← ρ·s + (1−ρ)·g²; k ← μ·k + lr·g / sqrt(s + ε); w ← w − k;
+ *   centered: also ḡ ← ρ·ḡ + (1−ρ)·g and k ← μ·k + lr·g / sqrt(s − (ḡ² + ε))
  *
  * (ρ = RMSProp's `decay`, μ its `momentum`.) TF.js quirks kept: Adam's and Adamax's βᵗ are
  * running float32 products (β, β², ... by repeated multiplication); Adamax's decay uses t − 1;
  * Adagrad adds the backend ε = 1e-7 inside the sqrt whatever else is configured; Adadelta uses the
  * accumulator from before this step (so its first step is w − lr·g: sqrt(0 + ε)/sqrt(0 + ε) =
- * 1); centered RMSProp SUBTRACTS ε (with the default ε = 1e-7 it is NaN as
- * soon as s − ḡ² < ε: pass ε = −1e-7 for the conventional form).
+ * 1); centered RMSProp SUBTRACTS ε (with the default ε = 1e-7 it is NaN as soon as s − ḡ² < ε:
+ * pass ε = −1e-7 for the conventional form).
  *
  * Float32 (`Scalar = float`) performs TF.js's float32 operations in TF.js's order, with every
  * hyper-parameter rounded to float32 where TF.js rounds it (a JavaScript number becomes a float32
