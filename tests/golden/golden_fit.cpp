@@ -1,8 +1,10 @@
 // Replays TF.js training cases (SCHEMA-train.md §4: a folder holding model.json, weights.bin and
 // train.json): load the initial model, check its predictions, compile with the case's optimizer,
 // losses and metrics, then `fit` (or `trainOnBatch` several times) and compare the history, the
-// per-batch logs, the final weights and the trained model's predictions with TF.js's. Its own
-// translation unit (linked into recurrent_golden) so that it compiles beside the case runner.
+// per-batch logs, the final weights and the trained model's predictions with TF.js's. Also
+// saved models (a folder with model.json and tfjs_predictions.json: a model this library saved,
+// and what TF.js predicted after loading it). Its own translation unit (linked into
+// recurrent_golden) so that it compiles beside the case runner.
 #include "golden_fit.hpp"
 
 #include "golden_tensors.hpp"
@@ -113,8 +115,20 @@ std::string compareBatchLogs(const std::vector<std::vector<recurrent::io::Logs>>
   return "";
 }
 
+/// Tensor records (`{name?, shape, data}`) of `tensors`.
 template <class Scalar>
-std::string run(const std::filesystem::path& dir) {
+json records(const std::vector<FlatTensor<Scalar>>& tensors) {
+  json out = json::array();
+  for (const auto& t : tensors) {
+    json data = json::array();
+    for (Scalar v : t.data) data.push_back(static_cast<double>(static_cast<float>(v)));
+    out.push_back({{"shape", t.shape}, {"data", data}});
+  }
+  return out;
+}
+
+template <class Scalar>
+std::string run(const std::filesystem::path& dir, const std::filesystem::path& saveTo) {
   std::ifstream in(dir / "train.json");
   const json c = json::parse(in);
   const json& tol = c.at("tolerance");
@@ -203,15 +217,38 @@ std::string run(const std::filesystem::path& dir) {
                                   tol.at("rel").get<double>(), "final weight " + name);
     if (!e.empty()) return e;
   }
-  return comparePredictions(model, c.at("predictions").at("x"), c.at("predictions").at("outputs"),
-                            tol, "prediction");
+  std::string e = comparePredictions(model, c.at("predictions").at("x"),
+                                     c.at("predictions").at("outputs"), tol, "prediction");
+  if (!e.empty() || saveTo.empty()) return e;
+  // The trained model as TF.js should load it, with our predictions for check_saved_models.js.
+  const std::filesystem::path out =
+      saveTo / (dir.filename().empty() ? dir.parent_path().filename() : dir.filename());
+  model.save(out.string());
+  const auto x2 = tensorsFrom<Scalar>(c.at("predictions").at("x"));
+  std::ofstream(out / "expected.json")
+      << json{{"inputs", records(x2)}, {"outputs", records(model.predict(x2))}}.dump() << "\n";
+  return "";
+}
+
+/// A saved model (`model.json` + `expected.json` + `tfjs_predictions.json`): what TF.js's
+/// `loadLayersModel` + `predict` gave for the inputs must be what we give.
+template <class Scalar>
+std::string runSaved(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "tfjs_predictions.json");
+  const json c = json::parse(in);
+  auto model = recurrent::io::loadLayersModel<Scalar>((dir / "model.json").string());
+  const json tol = {{"abs", 1e-5}, {"rel", 1e-4}};
+  return comparePredictions(model, c.at("inputs"), c.at("outputs"), tol, "TF.js prediction");
 }
 
 }  // namespace
 
-std::string runFitCase(const std::filesystem::path& dir, bool useDouble) {
+std::string runFitCase(const std::filesystem::path& dir, bool useDouble,
+                       const std::filesystem::path& saveTo) {
   try {
-    return useDouble ? run<double>(dir) : run<float>(dir);
+    if (std::filesystem::exists(dir / "tfjs_predictions.json"))
+      return useDouble ? runSaved<double>(dir) : runSaved<float>(dir);
+    return useDouble ? run<double>(dir, saveTo) : run<float>(dir, saveTo);
   } catch (const std::exception& e) {
     return std::string("unexpected exception: ") + e.what();
   }

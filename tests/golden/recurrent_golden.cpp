@@ -470,7 +470,7 @@ void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::pa
     files.push_back(p);
     return;
   }
-  if (fs::exists(p / "train.json")) {
+  if (fs::exists(p / "train.json") || fs::exists(p / "tfjs_predictions.json")) {
     fits.push_back(p);
     return;
   }
@@ -488,6 +488,7 @@ void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::pa
 
 int main(int argc, char** argv) {
   bool useDouble = false, verbose = false;
+  fs::path saveTo;
   std::vector<fs::path> files, fits;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -495,9 +496,14 @@ int main(int argc, char** argv) {
       useDouble = true;
     } else if (a == "--verbose") {
       verbose = true;
+    } else if (a == "--save-trained" && i + 1 < argc) {
+      saveTo = argv[++i];
     } else if (a == "--help" || a == "-h") {
-      std::cout << "usage: recurrent_golden [--double] [--verbose] PATH...\n"
-                   "  PATH: a case file, a fit folder (holding train.json) or a directory of them\n";
+      std::cout << "usage: recurrent_golden [--double] [--verbose] [--save-trained DIR] PATH...\n"
+                   "  PATH: a case file, a fit folder (holding train.json), a saved model (holding\n"
+                   "  tfjs_predictions.json) or a directory of them. --save-trained: save each\n"
+                   "  trained fit case to DIR/<name> with expected.json (for\n"
+                   "  tools/oracle/check_saved_models.js)\n";
       return 0;
     } else {
       if (!fs::exists(a)) {
@@ -569,7 +575,7 @@ int main(int argc, char** argv) {
   }
   // Fit folders (SCHEMA-train.md §4).
   for (const auto& dir : fits) {
-    const std::string message = golden::runFitCase(dir, useDouble);
+    const std::string message = golden::runFitCase(dir, useDouble, saveTo);
     const std::string name =
         fits.size() > 1 && dir.parent_path() != fits.front().parent_path() ? dir.string()
                                                                           : dir.filename().string();

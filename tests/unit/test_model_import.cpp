@@ -5,7 +5,8 @@
 #include <recurrent/recurrent.hpp>
 
 #if RECURRENT_HAS_JSON
-#include <recurrent/io/tfjs.hpp>
+#define RECURRENT_TEST_MODEL_INSTANCES  // the unit tests' one instantiation of the model code
+#include "support/model_instances.hpp"
 
 #include <cmath>
 #include <cstdint>

@@ -84,6 +84,17 @@ struct EarlyStoppingArgs {
   std::optional<double> baseline;
 };
 
+template <class Scalar>
+class LayersModel;
+
+/// TF.js `tf.callbacks.earlyStopping(args)` for `model`: after each epoch, `monitor`'s value
+/// counts as an improvement when it beats the best so far by more than `minDelta` (lower is
+/// better in mode "min", higher in "max"; "auto" is "max" when `monitor` contains "acc");
+/// `patience` epochs without one stop training. A missing `monitor` key is skipped (TF.js
+/// warns). Each `fit` call starts afresh.
+template <class Scalar>
+Callback earlyStopping(LayersModel<Scalar>& model, EarlyStoppingArgs args = {});
+
 /// TF.js `model.compile` arguments.
 template <class Scalar>
 struct CompileArgs {

@@ -442,6 +442,43 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
 }
 
 template <class Scalar>
+Callback earlyStopping(LayersModel<Scalar>& model, EarlyStoppingArgs args) {
+  if (args.mode != "auto" && args.mode != "min" && args.mode != "max")
+    recurrent::detail::raise<ValueError>("earlyStopping",
+                                         "mode must be 'auto', 'min' or 'max', got '" + args.mode +
+                                             "'");
+  const bool greater =
+      args.mode == "max" || (args.mode == "auto" && args.monitor.find("acc") != std::string::npos);
+  struct State {
+    double best = 0;
+    Index wait = 0;
+  };
+  auto state = std::make_shared<State>();
+  // TF.js: `minDelta` counts against the direction of improvement.
+  const double minDelta = greater ? std::abs(args.minDelta) : -std::abs(args.minDelta);
+  Callback cb;
+  cb.onTrainBegin = [state, args, greater](Logs&) {
+    state->wait = 0;
+    state->best = args.baseline ? *args.baseline
+                                : (greater ? -std::numeric_limits<double>::infinity()
+                                           : std::numeric_limits<double>::infinity());
+  };
+  LayersModel<Scalar>* m = &model;
+  cb.onEpochEnd = [state, args, greater, minDelta, m](Index, Logs& logs) {
+    auto it = logs.find(args.monitor);
+    if (it == logs.end()) return;
+    const double current = it->second - minDelta;
+    if (greater ? current > state->best : current < state->best) {
+      state->best = it->second;
+      state->wait = 0;
+    } else if (++state->wait >= args.patience) {
+      m->stopTraining();
+    }
+  };
+  return cb;
+}
+
+template <class Scalar>
 std::vector<detail::NamedWeight<Scalar>> LayersModel<Scalar>::getWeights() {
   std::vector<detail::NamedWeight<Scalar>> out;
   for (const auto& layer : layers_) {
