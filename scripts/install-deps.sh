@@ -24,6 +24,7 @@ required=(
   "libeigen3-dev:"
   "catch2:"
   "nlohmann-json3-dev:"
+  "libcli11-dev:"
   "pkg-config:pkg-config"
 )
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the .npy inputs of the recurrent-predict CLI tests (tests/cli/*.npy) from the golden
-reference.json files, without NumPy (the format is simple: magic, version, a little-endian header
+"""Writes the .npy inputs of the recurrent-predict and recurrent-train CLI tests (tests/cli/*.npy)
+from the golden reference.json / train.json files, without NumPy (the format is simple: magic, version, a little-endian header
 length, a Python-literal dict padded to a multiple of 64 bytes, then the raw data).
 
     python3 tests/cli/make_npy.py      # from anywhere; rewrites the files next to this script
@@ -13,6 +13,7 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.join(HERE, "..", "models")
+FIT = os.path.join(HERE, "..", "golden", "fit")
 
 FORMATS = {"<f4": "<f", "<f8": "<d", "<i4": "<i", "<i8": "<q", "|u1": "<B", "|i1": "<b",
            "<u2": "<H", "<i2": "<h", ">f4": ">f"}
@@ -57,6 +58,12 @@ def main():
     x, h0 = first_inputs("tfjs", "functional_gru_initial_state")
     write("gru_initial_state.x.f4.npy", npy_bytes(x["data"], x["shape"], "<f4"))
     write("gru_initial_state.h0.f4.npy", npy_bytes(h0["data"], h0["shape"], "<f4"))
+
+    # recurrent-train: the training inputs of a TF.js fit case (its targets are written as JSON
+    # {"outputs": [...]} at configure time).
+    with open(os.path.join(FIT, "lstm_softmax_adam_cce", "train.json")) as f:
+        x = json.load(f)["data"]["x"][0]
+    write("fit_lstm_softmax.x.f4.npy", npy_bytes(x["data"], x["shape"], "<f4"))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-// The INPUT files of recurrent-predict: JSON {"inputs": [...]} and NumPy .npy, parsed strictly
-// (every malformed, truncated or oversized file is a recurrent::FormatError naming the file).
-// Shared by the tool and by the fuzz target fuzz/fuzz_predict_inputs.cpp.
+// The data files of the command-line tools: JSON {"inputs": [...]} (recurrent-predict's INPUT,
+// recurrent-train's --x), {"outputs": [...]} (recurrent-train's --y) and NumPy .npy, parsed
+// strictly (every malformed, truncated or oversized file is a recurrent::FormatError naming the
+// file), and their arrangement in model input/output order. Shared by recurrent-predict,
+// recurrent-train and the fuzz target fuzz/fuzz_predict_inputs.cpp.
 #ifndef RECURRENT_TOOLS_PREDICT_INPUTS_HPP
 #define RECURRENT_TOOLS_PREDICT_INPUTS_HPP
 
 #include <recurrent/io/tfjs.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -14,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace recurrent_predict {
@@ -289,19 +293,83 @@ inline json parseJsonFile(const std::string& text, const std::string& path) {
   return j;
 }
 
-/// The tensors of one INPUT file's bytes (`path` names it in messages): a .npy file (told by its
-/// magic) or JSON `{"inputs": [{"name", "shape", "data"}, ...]}`. @throws recurrent::FormatError.
-inline std::vector<RawTensor> readInputBytes(const std::string& bytes, const std::string& path) {
+/// The tensors of one data file's bytes (`path` names it in messages): a .npy file (told by its
+/// magic) holding one tensor, or JSON `{"<key>": [{"name", "shape", "data"}, ...]}` (`key` is
+/// "inputs" for recurrent-predict's INPUT and recurrent-train's --x, "outputs" for --y).
+/// @throws recurrent::FormatError.
+inline std::vector<RawTensor> readTensorBytes(const std::string& bytes, const std::string& path,
+                                              const std::string& key) {
   if (bytes.compare(0, 6, "\x93NUMPY") == 0) return {readNpy(bytes, path)};
   const json j = parseJsonFile(bytes, path);
   const std::string origin = "'" + path + "'";
-  if (!j.is_object() || !j.contains("inputs") || !j["inputs"].is_array())
-    formatError(origin,
-                "expected {\"inputs\": [{\"name\", \"shape\", \"data\"}, ...]} (or a "
-                ".npy file)");
+  if (!j.is_object() || !j.contains(key) || !j[key].is_array())
+    formatError(origin, "expected {\"" + key +
+                            "\": [{\"name\", \"shape\", \"data\"}, ...]} (or a .npy file)");
   std::vector<RawTensor> out;
-  for (std::size_t i = 0; i < j["inputs"].size(); ++i)
-    out.push_back(tensorFromJson(j["inputs"][i], origin + " inputs[" + std::to_string(i) + "]"));
+  for (std::size_t i = 0; i < j[key].size(); ++i)
+    out.push_back(tensorFromJson(j[key][i], origin + " " + key + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+/// recurrent-predict's INPUT file: `readTensorBytes(bytes, path, "inputs")`.
+inline std::vector<RawTensor> readInputBytes(const std::string& bytes, const std::string& path) {
+  return readTensorBytes(bytes, path, "inputs");
+}
+
+inline std::string nameList(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+/// Puts the tensors read from files in the model's order (`names`: its inputNames or
+/// outputNames): named ones at the slot of that name, the others in the remaining slots in
+/// order. `what` is "input" or "output", `files` names the files in messages ("the input files").
+/// @throws recurrent::ValueError for a count or a name that does not fit.
+inline std::vector<RawTensor> arrangeTensors(std::vector<RawTensor> raw,
+                                             const std::vector<std::string>& names,
+                                             const std::string& what, const std::string& files) {
+  if (raw.size() != names.size())
+    throw recurrent::ValueError("the model has " + std::to_string(names.size()) + " " + what +
+                                "(s) (" + nameList(names) + "), " + files + " hold " +
+                                std::to_string(raw.size()));
+  std::vector<std::optional<RawTensor>> slots(names.size());
+  std::vector<RawTensor> unnamed;
+  for (RawTensor& t : raw) {
+    if (!t.name) {
+      unnamed.push_back(std::move(t));
+      continue;
+    }
+    // The first free slot of that name (output names repeat for returnState layers).
+    std::size_t at = names.size();
+    for (std::size_t i = 0; i < names.size() && at == names.size(); ++i)
+      if (names[i] == *t.name && !slots[i]) at = i;
+    if (at == names.size()) {
+      const auto it = std::find(names.begin(), names.end(), *t.name);
+      if (it == names.end())
+        throw recurrent::ValueError(t.origin + ": '" + *t.name + "' is not a model " + what + " (" +
+                                    what + "s: " + nameList(names) + ")");
+      throw recurrent::ValueError(what + " '" + *t.name + "' is given twice (" +
+                                  slots[static_cast<std::size_t>(it - names.begin())]->origin +
+                                  " and " + t.origin + ")");
+    }
+    slots[at] = std::move(t);
+  }
+  std::vector<RawTensor> out;
+  std::size_t next = 0;
+  for (auto& slot : slots) out.push_back(slot ? std::move(*slot) : std::move(unnamed[next++]));
+  return out;
+}
+
+/// The tensors as the model's scalar type.
+template <class Scalar>
+std::vector<recurrent::FlatTensor<Scalar>> toFlatTensors(const std::vector<RawTensor>& raw) {
+  std::vector<recurrent::FlatTensor<Scalar>> out;
+  for (const RawTensor& t : raw) {
+    std::vector<Scalar> data(t.data.size());
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<Scalar>(t.data[i]);
+    out.emplace_back(t.shape, std::move(data));
+  }
   return out;
 }
 

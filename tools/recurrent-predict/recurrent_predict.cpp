@@ -3,7 +3,8 @@
 // the inputs and options.
 //
 // Exit status: 0 success, 1 an error (message with the exception kind on stderr) or an --expect
-// mismatch, 2 a usage error.
+// mismatch, 2 a usage error. Options are parsed by CLI11.
+#include "cli_common.hpp"
 #include "inputs.hpp"
 #include <recurrent/io/tfjs.hpp>
 #include <recurrent/version.hpp>
@@ -35,14 +36,15 @@ using recurrent::Index;
 
 constexpr const char* kProgram = "recurrent-predict";
 
-constexpr const char* kUsage =
-    "usage: recurrent-predict [options] MODEL.json [INPUT...]\n"
-    "\n"
+constexpr const char* kSynopsis = "[options] MODEL.json [INPUT...]";
+
+constexpr const char* kDescription =
     "Loads a TF.js layers model (model.json + the weight shards it names, as saved by TF.js or\n"
     "the tfjs converter), runs model.predict on the inputs and prints\n"
     "  {\"outputs\": [{\"name\": ..., \"shape\": [...], \"data\": [...]}, ...]}\n"
-    "to stdout (names: the model's outputNames; data row-major; non-finite values as null).\n"
-    "\n"
+    "to stdout (names: the model's outputNames; data row-major; non-finite values as null).";
+
+constexpr const char* kFooter =
     "INPUT is either\n"
     "  a JSON file {\"inputs\": [{\"name\": ..., \"shape\": [...], \"data\": [...]}, ...]}\n"
     "    (\"name\" optional: named inputs go to the model input of that name, the others fill\n"
@@ -51,28 +53,11 @@ constexpr const char* kUsage =
     "    holding one tensor; one file per model input, in model input order.\n"
     "Files are told apart by content (the NumPy magic), not by name; they can be mixed.\n"
     "\n"
-    "options:\n"
-    "  --summary        print model.summary() (to stdout without INPUT, else to stderr)\n"
-    "  --double         compute in double instead of float\n"
-    "  --threads N      helper threads of every recurrent layer (LoadOptions::threads, default 1)\n"
-    "  --time           after the printed predict, time predict: a warm-up run, then at least\n"
-    "                   10 runs and 0.5 s; prints median/min/mean latency to stderr\n"
-    "  --repeat N       with --time: exactly N timed runs instead\n"
-    "  --expect FILE    compare the outputs with FILE ({\"outputs\": [...]}, or a reference.json\n"
-    "                   {\"calls\": [...]} whose first call with outputs is used) within\n"
-    "                   1e-5 + 1e-4*|expected|; exit 1 with the first mismatch on stderr\n"
-    "  --help           this text\n"
-    "  --version        the library version\n"
-    "\n"
     "Stateful models: the printed outputs come from the first predict on the fresh model; with\n"
     "--time, states are reset before every timed run.\n"
     "Exit status: 0 success, 1 error or --expect mismatch, 2 usage error.\n";
 
-/// A usage error: message + exit status 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using recurrent_cli::UsageError;
 
 struct Options {
   std::string model;
@@ -95,71 +80,54 @@ long parseCount(const std::string& option, const std::string& text, long max) {
   return v;
 }
 
-Options parseArgs(int argc, char** argv) {
+/// The command line (CLI11 declares it; `check` finishes what CLI11 does not check).
+struct CommandLine {
+  CLI::App app{kDescription, kProgram};
   Options o;
-  bool positionalOnly = false;
   std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (positionalOnly || arg.size() < 2 || arg[0] != '-') {
-      positional.push_back(arg);
-      continue;
-    }
-    if (arg == "--") {
-      positionalOnly = true;
-      continue;
-    }
-    std::optional<std::string> inlineValue;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inlineValue = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    auto value = [&]() -> std::string {
-      if (inlineValue) return *inlineValue;
-      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
-      return argv[++i];
-    };
-    auto noValue = [&]() {
-      if (inlineValue) throw UsageError(arg + " takes no value");
-    };
-    if (arg == "--help" || arg == "-h") {
-      noValue();
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    } else if (arg == "--version") {
-      noValue();
-      std::printf("recurrent-predict (recurrent %s)\n", RECURRENT_VERSION_STRING);
-      std::exit(0);
-    } else if (arg == "--summary") {
-      noValue();
-      o.summary = true;
-    } else if (arg == "--time") {
-      noValue();
-      o.time = true;
-    } else if (arg == "--double") {
-      noValue();
-      o.useDouble = true;
-    } else if (arg == "--threads") {
-      o.threads = static_cast<int>(parseCount(arg, value(), 1024));
-    } else if (arg == "--repeat") {
-      o.repeat = parseCount(arg, value(), 1000000000L);
-    } else if (arg == "--expect") {
-      o.expect = value();
-      if (o.expect.empty()) throw UsageError("--expect needs a file name");
-    } else {
-      throw UsageError("unknown option '" + arg + "'");
-    }
+  std::string threads, repeat;
+
+  CommandLine() {
+    recurrent_cli::useFormatter(app, kSynopsis);
+    app.footer(kFooter);
+    app.set_version_flag("--version",
+                         std::string(kProgram) + " (recurrent " RECURRENT_VERSION_STRING ")",
+                         "the library version");
+    app.add_flag("--summary", o.summary,
+                 "print model.summary() (to stdout without INPUT, else to stderr)");
+    app.add_flag("--double", o.useDouble, "compute in double instead of float");
+    app.add_option("--threads", threads,
+                   "helper threads of every recurrent layer (LoadOptions::threads, default 1)")
+        ->type_name("N");
+    app.add_flag("--time", o.time,
+                 "after the printed predict, time predict: a warm-up run, then at least 10 runs "
+                 "and 0.5 s; prints median/min/mean latency to stderr");
+    app.add_option("--repeat", repeat, "with --time: exactly N timed runs instead")->type_name("N");
+    app.add_option("--expect", o.expect,
+                   "compare the outputs with FILE ({\"outputs\": [...]}, or a reference.json "
+                   "{\"calls\": [...]} whose first call with outputs is used) within "
+                   "1e-5 + 1e-4*|expected|; exit 1 with the first mismatch on stderr")
+        ->type_name("FILE");
+    app.add_option("MODEL.json INPUT", positional,
+                   "the model.json, then the input files (see below)");
   }
-  if (positional.empty()) throw UsageError("no MODEL.json given");
-  o.model = positional[0];
-  o.inputs.assign(positional.begin() + 1, positional.end());
-  if (o.inputs.empty() && !o.summary)
-    throw UsageError("no INPUT given (an input file is needed unless --summary)");
-  if (o.inputs.empty() && (o.time || !o.expect.empty()))
-    throw UsageError(std::string(o.time ? "--time" : "--expect") + " needs INPUT");
-  if (o.repeat != 0 && !o.time) throw UsageError("--repeat only applies with --time");
-  return o;
-}
+
+  void check() {
+    if (app.count("--threads") != 0)
+      o.threads = static_cast<int>(parseCount("--threads", threads, 1024));
+    if (app.count("--repeat") != 0) o.repeat = parseCount("--repeat", repeat, 1000000000L);
+    if (app.count("--expect") != 0 && o.expect.empty())
+      throw UsageError("--expect needs a file name");
+    if (positional.empty()) throw UsageError("no MODEL.json given");
+    o.model = positional[0];
+    o.inputs.assign(positional.begin() + 1, positional.end());
+    if (o.inputs.empty() && !o.summary)
+      throw UsageError("no INPUT given (an input file is needed unless --summary)");
+    if (o.inputs.empty() && (o.time || !o.expect.empty()))
+      throw UsageError(std::string(o.time ? "--time" : "--expect") + " needs INPUT");
+    if (o.repeat != 0 && !o.time) throw UsageError("--repeat only applies with --time");
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Input files (parsed by inputs.hpp)
@@ -174,43 +142,6 @@ using recurrent_predict::tensorFromJson;
 
 std::vector<RawTensor> readInputFile(const std::string& path) {
   return recurrent_predict::readInputBytes(readFile(path, "input file"), path);
-}
-
-std::string nameList(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
-  return s;
-}
-
-/// Puts the tensors in model input order: named ones at the input of that name, the others in
-/// the remaining slots in order.
-std::vector<RawTensor> arrangeInputs(std::vector<RawTensor> raw,
-                                     const std::vector<std::string>& names) {
-  if (raw.size() != names.size())
-    throw recurrent::ValueError("the model has " + std::to_string(names.size()) + " input(s) (" +
-                                nameList(names) + "), the input files hold " +
-                                std::to_string(raw.size()));
-  std::vector<std::optional<RawTensor>> slots(names.size());
-  std::vector<RawTensor> unnamed;
-  for (RawTensor& t : raw) {
-    if (!t.name) {
-      unnamed.push_back(std::move(t));
-      continue;
-    }
-    const auto it = std::find(names.begin(), names.end(), *t.name);
-    if (it == names.end())
-      throw recurrent::ValueError(t.origin + ": '" + *t.name +
-                                  "' is not a model input (inputs: " + nameList(names) + ")");
-    auto& slot = slots[static_cast<std::size_t>(it - names.begin())];
-    if (slot)
-      throw recurrent::ValueError("input '" + *t.name + "' is given twice (" + slot->origin +
-                                  " and " + t.origin + ")");
-    slot = std::move(t);
-  }
-  std::vector<RawTensor> out;
-  std::size_t next = 0;
-  for (auto& slot : slots) out.push_back(slot ? std::move(*slot) : std::move(unnamed[next++]));
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,14 +284,9 @@ int run(const Options& o) {
     auto tensors = readInputFile(path);
     for (auto& t : tensors) raw.push_back(std::move(t));
   }
-  raw = arrangeInputs(std::move(raw), model.inputNames());
-  std::vector<recurrent::FlatTensor<Scalar>> inputs;
-  for (const RawTensor& t : raw) {
-    std::vector<Scalar> data(t.data.size());
-    std::transform(t.data.begin(), t.data.end(), data.begin(),
-                   [](double v) { return static_cast<Scalar>(v); });
-    inputs.emplace_back(t.shape, std::move(data));
-  }
+  raw = recurrent_predict::arrangeTensors(std::move(raw), model.inputNames(), "input",
+                                          "the input files");
+  const auto inputs = recurrent_predict::toFlatTensors<Scalar>(raw);
 
   const auto outputs = model.predict(inputs);
   const std::string text = outputsJson(outputs, model.outputNames());
@@ -384,36 +310,24 @@ int run(const Options& o) {
   return status;
 }
 
-/// The most derived library exception type, for messages.
-const char* kindOf(const std::exception& e) {
-  if (dynamic_cast<const recurrent::WeightError*>(&e)) return "WeightError";
-  if (dynamic_cast<const recurrent::ShapeError*>(&e)) return "ShapeError";
-  if (dynamic_cast<const recurrent::ConfigError*>(&e)) return "ConfigError";
-  if (dynamic_cast<const recurrent::ValueError*>(&e)) return "ValueError";
-  if (dynamic_cast<const recurrent::StateError*>(&e)) return "StateError";
-  if (dynamic_cast<const recurrent::FormatError*>(&e)) return "FormatError";
-  if (dynamic_cast<const recurrent::IOError*>(&e)) return "IOError";
-  if (dynamic_cast<const recurrent::Error*>(&e)) return "Error";
-  if (dynamic_cast<const nlohmann::json::exception*>(&e)) return "nlohmann::json::exception";
-  if (dynamic_cast<const std::bad_alloc*>(&e)) return "std::bad_alloc";
-  return "std::exception";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options o;
+  CommandLine cl;
   try {
-    o = parseArgs(argc, argv);
+    cl.app.parse(argc, argv);
+    cl.check();
+  } catch (const CLI::ParseError& e) {
+    return recurrent_cli::parseErrorExit(cl.app, e);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s\n(see %s --help)\n", kProgram, e.what(), kProgram);
-    return 2;
+    return recurrent_cli::usageErrorExit(kProgram, e.what());
   }
+  const Options& o = cl.o;
   try {
     return o.useDouble ? run<double>(o) : run<float>(o);
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "%s: %s: %s\n", kProgram, kindOf(e), e.what());
+    std::fprintf(stderr, "%s: %s: %s\n", kProgram, recurrent_cli::kindOf(e), e.what());
     return 1;
   }
 }
