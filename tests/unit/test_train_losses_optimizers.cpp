@@ -226,7 +226,7 @@ std::vector<S> ramp(std::size_t n, S scale) {
   return v;
 }
 
-TEST_CASE("train: optimizer names, defaults and errors", "[train]") {
+TEST_CASE("train: optimizer names and defaults and errors", "[train]") {
   using recurrent::train::getOptimizer;
   using recurrent::train::optimizerFromConfig;
   const auto adam = getOptimizer<float>("adam");
@@ -295,8 +295,8 @@ TEMPLATE_TEST_CASE("train: optimizer state: variable count and sizes are fixed b
   }
 }
 
-TEMPLATE_TEST_CASE("train: momentum slots survive calls; clipping; Keras Adadelta", "[train]",
-                   float, double) {
+TEMPLATE_TEST_CASE("train: Momentum slots survive calls and clipping and Keras Adadelta work",
+                   "[train]", float, double) {
   using S = TestType;
   using recurrent::train::adadelta;
   using recurrent::train::AdadeltaUpdate;
@@ -521,7 +521,7 @@ OptimizerConfig configFromJson(const json& c) {
   return config;
 }
 
-TEMPLATE_TEST_CASE("train: optimizers match TF.js (six steps, two variables)", "[train][golden]",
+TEMPLATE_TEST_CASE("train: optimizers match TF.js (six steps on two variables)", "[train][golden]",
                    float, double) {
   using S = TestType;
   const json doc = readGolden("optimizers.json");
