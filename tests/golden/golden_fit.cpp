@@ -224,6 +224,7 @@ std::string run(const std::filesystem::path& dir, const std::filesystem::path& s
   const std::filesystem::path out =
       saveTo / (dir.filename().empty() ? dir.parent_path().filename() : dir.filename());
   model.save(out.string());
+  model.resetStates();  // as TF.js's freshly loaded model (stateful cases)
   const auto x2 = tensorsFrom<Scalar>(c.at("predictions").at("x"));
   std::ofstream(out / "expected.json")
       << json{{"inputs", records(x2)}, {"outputs", records(model.predict(x2))}}.dump() << "\n";
