@@ -8,7 +8,6 @@
 #include "golden_fit.hpp"
 
 #include "golden_tensors.hpp"
-
 #include <recurrent/io/tfjs.hpp>
 
 #include <cmath>
@@ -97,7 +96,8 @@ std::string compareBatchLogs(const std::vector<std::vector<recurrent::io::Logs>>
   if (!c.contains("batch_logs")) return "";
   const json& tol = c.at("tolerance");
   const json& bl = c["batch_logs"];
-  if (bl.size() != batches.size()) return "batch logs of " + std::to_string(batches.size()) + " epochs";
+  if (bl.size() != batches.size())
+    return "batch logs of " + std::to_string(batches.size()) + " epochs";
   for (std::size_t e = 0; e < bl.size(); ++e) {
     if (bl[e].size() != batches[e].size())
       return "epoch " + std::to_string(e) + ": " + std::to_string(batches[e].size()) +
@@ -106,9 +106,9 @@ std::string compareBatchLogs(const std::vector<std::vector<recurrent::io::Logs>>
       for (auto it = bl[e][b].begin(); it != bl[e][b].end(); ++it) {
         auto got = batches[e][b].find(it.key());
         if (got == batches[e][b].end()) return "batch log has no '" + it.key() + "'";
-        std::string err = compareValue(got->second, it->get<double>(), tol,
-                                       "epoch " + std::to_string(e) + " batch " +
-                                           std::to_string(b) + " '" + it.key() + "'");
+        std::string err = compareValue(
+            got->second, it->get<double>(), tol,
+            "epoch " + std::to_string(e) + " batch " + std::to_string(b) + " '" + it.key() + "'");
         if (!err.empty()) return err;
       }
   }
@@ -134,9 +134,9 @@ std::string run(const std::filesystem::path& dir, const std::filesystem::path& s
   const json& tol = c.at("tolerance");
   auto model = recurrent::io::loadLayersModel<Scalar>((dir / "model.json").string());
   if (c.contains("initial_predictions")) {
-    std::string e = comparePredictions(model, c.at("predictions").at("x"),
-                                       c["initial_predictions"].at("outputs"), tol,
-                                       "initial prediction");
+    std::string e =
+        comparePredictions(model, c.at("predictions").at("x"),
+                           c["initial_predictions"].at("outputs"), tol, "initial prediction");
     if (!e.empty()) return e;
   }
   // Stateful cases reset at the points TF.js's generator did.
@@ -171,15 +171,16 @@ std::string run(const std::filesystem::path& dir, const std::filesystem::path& s
       const std::vector<double> got = model.trainOnBatch(x, y);
       const json& want = tob.contains("values") ? tob["values"][static_cast<std::size_t>(call)]
                                                 : tob.at("losses")[static_cast<std::size_t>(call)];
-      const std::vector<double> expected =
-          want.is_array() ? want.get<std::vector<double>>() : std::vector<double>{want.get<double>()};
+      const std::vector<double> expected = want.is_array()
+                                               ? want.get<std::vector<double>>()
+                                               : std::vector<double>{want.get<double>()};
       if (got.size() != expected.size())
         return "trainOnBatch returned " + std::to_string(got.size()) + " values, expected " +
                std::to_string(expected.size());
       for (std::size_t k = 0; k < got.size(); ++k) {
-        std::string e = compareValue(got[k], expected[k], tol,
-                                     "trainOnBatch call " + std::to_string(call) + " value " +
-                                         std::to_string(k));
+        std::string e = compareValue(
+            got[k], expected[k], tol,
+            "trainOnBatch call " + std::to_string(call) + " value " + std::to_string(k));
         if (!e.empty()) return e;
       }
     }

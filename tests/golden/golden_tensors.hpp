@@ -5,9 +5,8 @@
 
 #include <recurrent/recurrent.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 

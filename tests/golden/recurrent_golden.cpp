@@ -11,11 +11,10 @@
 // with (`match: prefix`) or equal (`match: exact`) TF.js's text, except for the documented
 // deliberate differences (see expectedFor and tests/golden/README.md). Ends with
 // "N passed, N failed"; exits non-zero on any failure.
-#include <recurrent/io/layer_config.hpp>
-#include <recurrent/recurrent.hpp>
-
 #include "golden_fit.hpp"
 #include "golden_tensors.hpp"
+#include <recurrent/io/layer_config.hpp>
+#include <recurrent/recurrent.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -499,11 +498,12 @@ int main(int argc, char** argv) {
     } else if (a == "--save-trained" && i + 1 < argc) {
       saveTo = argv[++i];
     } else if (a == "--help" || a == "-h") {
-      std::cout << "usage: recurrent_golden [--double] [--verbose] [--save-trained DIR] PATH...\n"
-                   "  PATH: a case file, a fit folder (holding train.json), a saved model (holding\n"
-                   "  tfjs_predictions.json) or a directory of them. --save-trained: save each\n"
-                   "  trained fit case to DIR/<name> with expected.json (for\n"
-                   "  tools/oracle/check_saved_models.js)\n";
+      std::cout
+          << "usage: recurrent_golden [--double] [--verbose] [--save-trained DIR] PATH...\n"
+             "  PATH: a case file, a fit folder (holding train.json), a saved model (holding\n"
+             "  tfjs_predictions.json) or a directory of them. --save-trained: save each\n"
+             "  trained fit case to DIR/<name> with expected.json (for\n"
+             "  tools/oracle/check_saved_models.js)\n";
       return 0;
     } else {
       if (!fs::exists(a)) {
@@ -576,9 +576,9 @@ int main(int argc, char** argv) {
   // Fit folders (SCHEMA-train.md §4).
   for (const auto& dir : fits) {
     const std::string message = golden::runFitCase(dir, useDouble, saveTo);
-    const std::string name =
-        fits.size() > 1 && dir.parent_path() != fits.front().parent_path() ? dir.string()
-                                                                          : dir.filename().string();
+    const std::string name = fits.size() > 1 && dir.parent_path() != fits.front().parent_path()
+                                 ? dir.string()
+                                 : dir.filename().string();
     if (message.empty()) {
       ++passed;
       if (verbose) std::cout << "ok   " << name << "\n";

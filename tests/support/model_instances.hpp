@@ -15,15 +15,15 @@
 #define RECURRENT_TEST_EXTERN extern
 #endif
 
-#define RECURRENT_TEST_MODEL_INSTANCES_FOR(Scalar)                                                 \
-  RECURRENT_TEST_EXTERN template class recurrent::io::LayersModel<Scalar>;                         \
-  RECURRENT_TEST_EXTERN template recurrent::io::LayersModel<Scalar>                                \
-  recurrent::io::loadLayersModel<Scalar>(const std::string&, const recurrent::io::LoadOptions&);   \
-  RECURRENT_TEST_EXTERN template recurrent::io::LayersModel<Scalar>                                \
-  recurrent::io::loadLayersModel<Scalar>(const nlohmann::json&,                                    \
-                                         const std::function<std::string(const std::string&)>&,    \
-                                         const recurrent::io::LoadOptions&);                       \
-  RECURRENT_TEST_EXTERN template recurrent::io::Callback recurrent::io::earlyStopping<Scalar>(     \
+#define RECURRENT_TEST_MODEL_INSTANCES_FOR(Scalar)                                               \
+  RECURRENT_TEST_EXTERN template class recurrent::io::LayersModel<Scalar>;                       \
+  RECURRENT_TEST_EXTERN template recurrent::io::LayersModel<Scalar>                              \
+  recurrent::io::loadLayersModel<Scalar>(const std::string&, const recurrent::io::LoadOptions&); \
+  RECURRENT_TEST_EXTERN template recurrent::io::LayersModel<Scalar>                              \
+  recurrent::io::loadLayersModel<Scalar>(const nlohmann::json&,                                  \
+                                         const std::function<std::string(const std::string&)>&,  \
+                                         const recurrent::io::LoadOptions&);                     \
+  RECURRENT_TEST_EXTERN template recurrent::io::Callback recurrent::io::earlyStopping<Scalar>(   \
       recurrent::io::LayersModel<Scalar>&, recurrent::io::EarlyStoppingArgs);
 
 RECURRENT_TEST_MODEL_INSTANCES_FOR(float)

@@ -84,8 +84,7 @@ void checkGradient(LayersModel<double>& model, const std::vector<FlatTensor<doub
 
 }  // namespace
 
-TEST_CASE("training: gradients of Sequential models match finite differences",
-          "[training]") {
+TEST_CASE("training: gradients of Sequential models match finite differences", "[training]") {
   SECTION("Masking -> LSTM (sequences) -> TimeDistributed(Dense softmax), crossentropy") {
     auto model = recurrent::io::sequential<double>(
         {L::masking({{"maskValue", 0.0}, {"inputShape", {4, 3}}}),
@@ -117,8 +116,8 @@ TEST_CASE("training: gradients of Sequential models match finite differences",
 
 TEST_CASE("training: gradients through merge layers and two outputs match finite differences",
           "[training]") {
-  for (const char* merge : {"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum",
-                            "Minimum"}) {
+  for (const char* merge :
+       {"Concatenate", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}) {
     DYNAMIC_SECTION(merge) {
       Graph g;
       auto a = g.input({3, 2}), b = g.input({3, 2});
@@ -129,7 +128,8 @@ TEST_CASE("training: gradients through merge layers and two outputs match finite
       auto out1 = g.apply(L::dense({{"units", 3}, {"activation", "softmax"}}), seq);
       auto out2 = g.apply(L::dense({{"units", 1}}), seq);
       auto model = g.model<double>({a, b}, {out1, out2});
-      checkGradient(model, {tensor<double>({4, 3, 2}, 0.9, 0.2), tensor<double>({4, 3, 2}, 0.7, 2.0)},
+      checkGradient(model,
+                    {tensor<double>({4, 3, 2}, 0.9, 0.2), tensor<double>({4, 3, 2}, 0.7, 2.0)},
                     {oneHot({4}, 3), tensor<double>({4, 1}, 0.5, 0.4)},
                     {"categoricalCrossentropy", "meanAbsoluteError"});
     }
@@ -239,9 +239,8 @@ TEST_CASE("training: save writes what loadLayersModel reads back exactly", "[tra
 }
 
 TEST_CASE("training: bad data and bad models are typed errors naming what", "[training]") {
-  auto m = recurrent::io::sequential<float>(
-      {L::simpleRNN({{"units", 2}, {"inputShape", {3, 2}}}),
-       L::dense({{"units", 3}, {"activation", "softmax"}})});
+  auto m = recurrent::io::sequential<float>({L::simpleRNN({{"units", 2}, {"inputShape", {3, 2}}}),
+                                             L::dense({{"units", 3}, {"activation", "softmax"}})});
   const auto x = tensor<float>({4, 3, 2}, 1.0, 0.0);
   FlatTensor<float> labels({4, 1}, {0, 1, 2, 1});
   CHECK_THROWS_AS(m.fit({x}, {labels}), recurrent::StateError);
@@ -260,7 +259,8 @@ TEST_CASE("training: bad data and bad models are typed errors naming what", "[tr
     const auto before = m.getWeights();
     CHECK_THROWS_AS(m.fit({x}, {y}), recurrent::TrainingError);
     const auto after = m.getWeights();
-    for (std::size_t i = 0; i < before.size(); ++i) CHECK(before[i].value.data == after[i].value.data);
+    for (std::size_t i = 0; i < before.size(); ++i)
+      CHECK(before[i].value.data == after[i].value.data);
   }
   SECTION("building: the first layer needs an input shape; shapes are checked at add") {
     CHECK_THROWS_WITH(recurrent::io::sequential<float>({L::dense({{"units", 2}})}),

@@ -28,10 +28,9 @@
 
 #include <recurrent/io/tfjs.hpp>
 
-#include <nlohmann/json.hpp>
-
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,9 +50,9 @@ inline void to_json(nlohmann::json& j, const LayerSpec& s) {
 
 /// The `tf.layers` factories: each takes the TF.js config object.
 namespace layers {
-#define RECURRENT_IO_LAYER_FACTORY(function, cls)                                   \
-  inline LayerSpec function(nlohmann::json config = nlohmann::json::object()) {     \
-    return LayerSpec{cls, config.is_null() ? nlohmann::json::object() : config};    \
+#define RECURRENT_IO_LAYER_FACTORY(function, cls)                                \
+  inline LayerSpec function(nlohmann::json config = nlohmann::json::object()) {  \
+    return LayerSpec{cls, config.is_null() ? nlohmann::json::object() : config}; \
   }
 RECURRENT_IO_LAYER_FACTORY(simpleRNN, "SimpleRNN")
 RECURRENT_IO_LAYER_FACTORY(gru, "GRU")
@@ -94,7 +93,8 @@ inline std::string snakeCase(const std::string& cls) {
     const auto c = static_cast<unsigned char>(cls[i]);
     const bool upper = std::isupper(c) != 0;
     const bool prevLower = i > 0 && std::islower(static_cast<unsigned char>(cls[i - 1])) != 0;
-    const bool nextLower = i + 1 < cls.size() && std::islower(static_cast<unsigned char>(cls[i + 1])) != 0;
+    const bool nextLower =
+        i + 1 < cls.size() && std::islower(static_cast<unsigned char>(cls[i + 1])) != 0;
     const bool prevUpper = i > 0 && std::isupper(static_cast<unsigned char>(cls[i - 1])) != 0;
     if (upper && i > 0 && (prevLower || (prevUpper && nextLower))) out += '_';
     out += static_cast<char>(std::tolower(c));
@@ -131,9 +131,9 @@ struct ModelAccess {
   static LayersModel<Scalar> emptySequential(const std::string& name, const LoadOptions& options) {
     LayersModel<Scalar> model;
     model.name_ = name;
-    model.topology_ = topologyOf(
-        {{"class_name", "Sequential"},
-         {"config", {{"name", name}, {"layers", nlohmann::json::array()}}}});
+    model.topology_ =
+        topologyOf({{"class_name", "Sequential"},
+                    {"config", {{"name", name}, {"layers", nlohmann::json::array()}}}});
     model.buildOptions_ = options;
     return model;
   }
@@ -178,8 +178,9 @@ void LayersModel<Scalar>::add(const LayerSpec& layer) {
   detail::nameLayer(config, layer.className, taken);
   if (list.empty() && !detail::declaredInputShape(detail::pythonicToTs(config), who))
     recurrent::detail::raise<ConfigError>(
-        who, "The first layer in a Sequential model must get an `inputShape` or "
-             "`batchInputShape` argument.");
+        who,
+        "The first layer in a Sequential model must get an `inputShape` or "
+        "`batchInputShape` argument.");
   list.push_back({{"class_name", layer.className}, {"config", config}});
   // Rebuild with the new layer; the layers already there keep their weights.
   const auto kept = list.size() > 1 ? getWeights() : std::vector<detail::NamedWeight<Scalar>>{};
@@ -215,7 +216,9 @@ class Graph {
     nlohmann::json config{{"batchInputShape", batchShape}, {"dtype", "float32"}, {"sparse", false}};
     if (!name.empty()) config["name"] = name;
     const std::string n = detail::nameLayer(config, "input", taken_);
-    layers_.push_back({{"class_name", "InputLayer"}, {"config", config}, {"name", n},
+    layers_.push_back({{"class_name", "InputLayer"},
+                       {"config", config},
+                       {"name", n},
                        {"inbound_nodes", nlohmann::json::array()}});
     return {n, 0, 0};
   }

@@ -210,8 +210,8 @@ class LayersModel {
   std::vector<std::vector<Index>> inputShapes_, outputShapes_;
   std::vector<LayerInfo> info_;
   bool functional_ = false;
-  nlohmann::json topology_;  ///< the `modelTopology` that `save` writes
-  LoadOptions buildOptions_;  ///< what `add` builds with
+  nlohmann::json topology_;               ///< the `modelTopology` that `save` writes
+  LoadOptions buildOptions_;              ///< what `add` builds with
   std::vector<std::string> weightOrder_;  ///< `<layer>/<weight>` keys in manifest order
   std::shared_ptr<detail::Compiled<Scalar>> compiled_;
   std::unique_ptr<std::atomic<bool>> stop_ = std::make_unique<std::atomic<bool>>(false);
@@ -256,13 +256,11 @@ LayersModel<Scalar> loadLayersModel(const nlohmann::json& modelJson,
 
 namespace recurrent::io {
 
-
 template <class Scalar>
 void LayersModel<Scalar>::resetStates() {
   for (auto& l : layers_)
     if (l != nullptr) l->resetStates();
 }
-
 
 template <class Scalar>
 bool LayersModel<Scalar>::stateful() const {
@@ -278,7 +276,6 @@ AnyLayer<Scalar>* LayersModel<Scalar>::recurrentLayer(const std::string& layerNa
       if (auto* r = dynamic_cast<detail::RecurrentLayer<Scalar>*>(l.get())) return &r->layer();
   return nullptr;
 }
-
 
 template <class Scalar>
 LayersModel<Scalar> loadLayersModel(const nlohmann::json& modelJson,

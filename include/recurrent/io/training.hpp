@@ -3,13 +3,12 @@
  * `History` they produce, and callbacks (optional part, target `recurrent::json`).
  *
  *     auto model = recurrent::io::loadLayersModel<float>("model.json");   // or built in C++
- *     model.compile({recurrent::train::adam<float>(0.01), {"categoricalCrossentropy"}, {"accuracy"}});
- *     recurrent::io::FitArgs<float> fit;
- *     fit.epochs = 10;
- *     fit.batchSize = 32;
+ *     model.compile({recurrent::train::adam<float>(0.01), {"categoricalCrossentropy"},
+ * {"accuracy"}}); recurrent::io::FitArgs<float> fit; fit.epochs = 10; fit.batchSize = 32;
  *     fit.validationSplit = 0.2;
  *     recurrent::io::History h = model.fit({x}, {y}, fit);   // h.history["loss"], ["val_acc"] ...
- *     model.save("trained");                                  // TF.js's tf.loadLayersModel loads it
+ *     model.save("trained");                                  // TF.js's tf.loadLayersModel loads
+ * it
  *
  * Semantics are TF.js 4.22's `model.fit` (tfjs-layers `engine/training.ts`):
  * - batches are consecutive slices of the (shuffled, if `shuffle`) training samples, the last one

@@ -138,13 +138,12 @@ inline json mapCuDNN(const json& spec) {
   return json{{"className", cls == "CuDNNLSTM" ? "LSTM" : "GRU"}, {"config", cfg}};
 }
 
-
 /// Layer configs -> model layers (TF.js's `deserialize` of each layer).
 struct LayerFactory {
   /// One layer config -> its ModelLayer (InputLayer -> nullptr; its shape is recorded).
   template <class Scalar>
-  static std::unique_ptr<ModelLayer<Scalar>> makeLayer(ModelBuildState<Scalar>& st, const json& entry,
-                                                       std::string& name,
+  static std::unique_ptr<ModelLayer<Scalar>> makeLayer(ModelBuildState<Scalar>& st,
+                                                       const json& entry, std::string& name,
                                                        std::optional<Shape>& declared) {
     if (!entry.is_object())
       raise<ConfigError>(kLoad(), "a layer entry is not an object: " + entry.dump().substr(0, 200));
@@ -183,10 +182,10 @@ struct LayerFactory {
         raise<ConfigError>(who, "rate must be in [0, 1] and stddev >= 0, got rate " +
                                     std::to_string(rate) + ", stddev " + std::to_string(stddev));
       const json* seed = find(cfg, "seed");
-      return std::make_unique<NoiseLayer<Scalar>>(
-          cls, name, rate, stddev,
-          seed != nullptr && seed->is_number_integer() ? seed->get<std::uint64_t>()
-                                                       : RandomEngine::nextDefaultSeed());
+      return std::make_unique<NoiseLayer<Scalar>>(cls, name, rate, stddev,
+                                                  seed != nullptr && seed->is_number_integer()
+                                                      ? seed->get<std::uint64_t>()
+                                                      : RandomEngine::nextDefaultSeed());
     }
     if (cls == "Concatenate" || cls == "Add" || cls == "Subtract" || cls == "Multiply" ||
         cls == "Average" || cls == "Maximum" || cls == "Minimum") {

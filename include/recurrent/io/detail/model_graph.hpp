@@ -133,7 +133,7 @@ class ModelBuilder {
     // functional model whose output is an input), named after the InputLayer.
     const Node& last = s_.nodes[prev.node];
     s_.model.outputNames_ = {last.isInput ? s_.model.inputNames_[last.input]
-                                        : s_.model.layers_[last.layer]->name()};
+                                          : s_.model.layers_[last.layer]->name()};
   }
 
   /// `[name, node, tensor(, kwargs)]` (TF.js/Keras 2) or a Keras 3 `__keras_tensor__`.

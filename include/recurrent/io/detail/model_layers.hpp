@@ -9,8 +9,8 @@
 #ifndef RECURRENT_IO_DETAIL_MODEL_LAYERS_HPP
 #define RECURRENT_IO_DETAIL_MODEL_LAYERS_HPP
 
-#include <recurrent/io/detail/artifacts.hpp>
 #include <recurrent/detail/activation_grad.hpp>
+#include <recurrent/io/detail/artifacts.hpp>
 #include <recurrent/io/layer_config.hpp>
 #include <recurrent/random.hpp>
 
@@ -114,8 +114,8 @@ class ModelLayer {
     for (const WeightSlot& s : weightSlots(in)) {
       auto it = initializers_.find(s.name);
       const Initializer init = it != initializers_.end() ? it->second
-                               : s.shape.size() == 1 ? Initializer::zeros()
-                                                     : Initializer::glorotUniform();
+                               : s.shape.size() == 1     ? Initializer::zeros()
+                                                         : Initializer::glorotUniform();
       const Index cols = s.shape.empty() ? 1 : s.shape.back();
       Matrix<Scalar> m(product(s.shape) / std::max<Index>(cols, 1), cols);
       init.fill(m, s.shape.size() == 1);
@@ -150,8 +150,9 @@ class ModelLayer {
   /// outputs are passed again: `dOutputs[k]` = ∂L/∂outputs[k] (an empty shape = zeros). Writes
   /// ∂L/∂inputs[i] into `dInputs[i]` (sized by the caller; left empty where no gradient flows,
   /// e.g. Embedding ids) and sets (overwrites) the gradients of `variables()`.
-  virtual void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
-                        const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) = 0;
+  virtual void backward(const std::vector<const Tensor*>& inputs,
+                        const std::vector<Tensor>& outputs, const std::vector<Tensor>& dOutputs,
+                        std::vector<Tensor>& dInputs) = 0;
   /// Trainable weights, TF.js `trainableWeights` order (empty before `setWeights`).
   virtual std::vector<LayerVariable<Scalar>> variables() { return {}; }
   /// The values behind `variables()` were changed in place (an optimizer step).
@@ -199,8 +200,9 @@ class ModelLayer {
 /// Rows of a tensor seen as `[rows, lastDim]`.
 template <class Scalar>
 Index rowsOf(const FlatTensor<Scalar>& t) {
-  return t.shape.empty() || t.shape.back() == 0 ? 0
-                                                : static_cast<Index>(t.data.size()) / t.shape.back();
+  return t.shape.empty() || t.shape.back() == 0
+             ? 0
+             : static_cast<Index>(t.data.size()) / t.shape.back();
 }
 
 /// Dropout, SpatialDropout1D, GaussianNoise, GaussianDropout, AlphaDropout: identities at
@@ -246,8 +248,8 @@ class NoiseLayer final : public ModelLayer<Scalar> {
       const std::size_t steps = spatial ? static_cast<std::size_t>(out.shape[1]) : 1;
       for (std::size_t i = 0; i < factor_.size(); ++i) {
         const std::size_t t = spatial ? (i / features) % steps : 0;
-        factor_[i] = t == 0 ? (rng_.uniform() >= rate_ ? scale : Scalar(0))
-                            : factor_[i - t * features];
+        factor_[i] =
+            t == 0 ? (rng_.uniform() >= rate_ ? scale : Scalar(0)) : factor_[i - t * features];
       }
     }
     for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] *= factor_[i];
@@ -388,7 +390,8 @@ class DenseLayer final : public ModelLayer<Scalar> {
     Eigen::Map<Matrix<Scalar>> y(out.data.data(), rows, units_);
     y.noalias() = Eigen::Map<const Matrix<Scalar>>(x.data.data(), rows, kernel_.rows()) * kernel_;
     y.rowwise() += bias_.row(0);
-    if (mode.record && recurrent::detail::needsPreActivation(activation_.kind())) preActivation_ = out;
+    if (mode.record && recurrent::detail::needsPreActivation(activation_.kind()))
+      preActivation_ = out;
     activateLastAxis(out, activation_);
     return {std::move(out)};
   }
@@ -421,8 +424,7 @@ class DenseLayer final : public ModelLayer<Scalar> {
                                           kernel_.data(),
                                           dKernel_.data(),
                                           kernel_.size()}};
-    if (useBias_)
-      v.push_back({prefix_ + "bias", {units_}, bias_.data(), dBias_.data(), units_});
+    if (useBias_) v.push_back({prefix_ + "bias", {units_}, bias_.data(), dBias_.data(), units_});
     return v;
   }
 
@@ -671,10 +673,11 @@ class MergeLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const std::string who = this->who("build");
     if (in.size() < 2 || (this->className() == "Subtract" && in.size() != 2))
-      raise<ConfigError>(who, std::string("A merge layer should be called on ") +
-                                  (this->className() == "Subtract" ? "exactly 2 inputs"
-                                                                   : "a list of at least 2 inputs") +
-                                  ". Got " + std::to_string(in.size()) + " inputs.");
+      raise<ConfigError>(who,
+                         std::string("A merge layer should be called on ") +
+                             (this->className() == "Subtract" ? "exactly 2 inputs"
+                                                              : "a list of at least 2 inputs") +
+                             ". Got " + std::to_string(in.size()) + " inputs.");
     Shape out = in[0];
     if (!concat()) {
       for (const Shape& s : in)
@@ -724,11 +727,16 @@ class MergeLayer final : public ModelLayer<Scalar> {
       for (std::size_t k = 0; k < out.data.size(); ++k) {
         const Scalar v = inputs[i]->data[k];
         Scalar& o = out.data[k];
-        if (cls == "Add" || cls == "Average") o += v;
-        else if (cls == "Subtract") o -= v;
-        else if (cls == "Multiply") o *= v;
-        else if (cls == "Maximum") o = std::max(o, v);
-        else o = std::min(o, v);
+        if (cls == "Add" || cls == "Average")
+          o += v;
+        else if (cls == "Subtract")
+          o -= v;
+        else if (cls == "Multiply")
+          o *= v;
+        else if (cls == "Maximum")
+          o = std::max(o, v);
+        else
+          o = std::min(o, v);
       }
     if (cls == "Average")
       for (Scalar& o : out.data) o /= static_cast<Scalar>(inputs.size());
@@ -755,8 +763,10 @@ class MergeLayer final : public ModelLayer<Scalar> {
       bool taken = false;
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         Scalar g = d->data[k];
-        if (cls == "Subtract" && i == 1) g = -g;
-        else if (cls == "Average") g /= n;
+        if (cls == "Subtract" && i == 1)
+          g = -g;
+        else if (cls == "Average")
+          g /= n;
         else if (cls == "Multiply") {
           for (std::size_t j = 0; j < inputs.size(); ++j)
             if (j != i) g *= inputs[j]->data[k];
@@ -794,8 +804,10 @@ class MergeLayer final : public ModelLayer<Scalar> {
     const Index r = static_cast<Index>(s.size());
     const Index a = axis_ < 0 ? axis_ + r : axis_;
     if (a < 1 || a >= r)
-      raise<ConfigError>(who, "axis " + std::to_string(axis_) + " is out of range for inputs of "
-                                                                "rank " + std::to_string(r));
+      raise<ConfigError>(who, "axis " + std::to_string(axis_) +
+                                  " is out of range for inputs of "
+                                  "rank " +
+                                  std::to_string(r));
     return static_cast<std::size_t>(a);
   }
   static bool compatible(const Shape& a, const Shape& b, Index skip) {
@@ -812,9 +824,8 @@ class MergeLayer final : public ModelLayer<Scalar> {
   Blocks blocks(const std::vector<const Tensor*>& inputs) const {
     const std::size_t a = axisOf(inputs[0]->shape, this->who("call"));
     Blocks b;
-    b.outer = static_cast<std::size_t>(product(Shape(inputs[0]->shape.begin(),
-                                                     inputs[0]->shape.begin() +
-                                                         static_cast<std::ptrdiff_t>(a))));
+    b.outer = static_cast<std::size_t>(product(Shape(
+        inputs[0]->shape.begin(), inputs[0]->shape.begin() + static_cast<std::ptrdiff_t>(a))));
     for (const Tensor* t : inputs)
       b.width.push_back(static_cast<std::size_t>(
           product(Shape(t->shape.begin() + static_cast<std::ptrdiff_t>(a), t->shape.end()))));
@@ -906,8 +917,8 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
     std::vector<LayerVariable<Scalar>> v;
     for (std::size_t w = 0; w < values_.size(); ++w) {
       this->zeros(gradients_[w], values_[w].shape);
-      v.push_back({names_[w], values_[w].shape, values_[w].data.data(),
-                   gradients_[w].data.data(), static_cast<Index>(values_[w].data.size())});
+      v.push_back({names_[w], values_[w].shape, values_[w].data.data(), gradients_[w].data.data(),
+                   static_cast<Index>(values_[w].data.size())});
     }
     return v;
   }

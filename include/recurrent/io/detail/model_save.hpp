@@ -40,8 +40,8 @@ inline void writeFileAtomically(const std::filesystem::path& path, const std::st
   if (ec) {
     std::error_code ignored;
     std::filesystem::remove(tmp, ignored);
-    raise<IOError>(who, "cannot rename '" + tmp.string() + "' to '" + path.string() +
-                            "': " + ec.message());
+    raise<IOError>(
+        who, "cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
   }
 }
 
@@ -76,7 +76,8 @@ void LayersModel<Scalar>::save(const std::string& directory) {
       {"format", "layers-model"},
       {"generatedBy", "recurrent " RECURRENT_VERSION_STRING},
       {"convertedBy", nullptr},
-      {"weightsManifest", nlohmann::json::array({{{"paths", {"weights.bin"}}, {"weights", specs}}})}};
+      {"weightsManifest",
+       nlohmann::json::array({{{"paths", {"weights.bin"}}, {"weights", specs}}})}};
   const std::filesystem::path dir(directory);
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);

@@ -47,8 +47,8 @@ void gatherRows(const FlatTensor<Scalar>& src, const std::vector<Index>& ids, st
 
 /// Samples `[begin, end)` of every tensor (a contiguous slice).
 template <class Scalar>
-std::vector<FlatTensor<Scalar>> sliceSamples(const std::vector<FlatTensor<Scalar>>& xs,
-                                             Index begin, Index end) {
+std::vector<FlatTensor<Scalar>> sliceSamples(const std::vector<FlatTensor<Scalar>>& xs, Index begin,
+                                             Index end) {
   std::vector<Index> ids(static_cast<std::size_t>(end));
   std::iota(ids.begin(), ids.end(), Index{0});
   std::vector<FlatTensor<Scalar>> out(xs.size());
@@ -83,10 +83,11 @@ void LayersModel<Scalar>::compile(const CompileArgs<Scalar>& args) {
     c->optimizer = train::getOptimizer<Scalar>(args.optimizerName);
   }
   if (args.loss.size() != 1 && args.loss.size() != outputs_.size())
-    raise<ValueError>(who, "When passing a list as loss, it should have one entry per model "
-                           "output. The model has " +
-                               std::to_string(outputs_.size()) + " output(s), but you passed loss=" +
-                               std::to_string(args.loss.size()) + " losses");
+    raise<ValueError>(who,
+                      "When passing a list as loss, it should have one entry per model "
+                      "output. The model has " +
+                          std::to_string(outputs_.size()) + " output(s), but you passed loss=" +
+                          std::to_string(args.loss.size()) + " losses");
   for (std::size_t o = 0; o < outputs_.size(); ++o) {
     const std::string& name = args.loss[args.loss.size() == 1 ? 0 : o];
     // TF.js's compile takes `tf.losses.huberLoss` as a function, not a name: we take its name.
@@ -258,9 +259,8 @@ std::vector<double> LayersModel<Scalar>::trainOnBatch(const std::vector<Tensor>&
   for (std::size_t o = 0; o < outputs_.size(); ++o) c.losses[o].check(who, y[o], pred[o]);
   std::vector<double> values = detail::lossesAndMetrics(c, who, y, pred, detail::Values::Train);
   if (!std::isfinite(values[0]))
-    recurrent::detail::raise<TrainingError>(
-        who, "the batch loss is " + std::to_string(values[0]) +
-                 " (TerminateOnNaN): no update was applied");
+    recurrent::detail::raise<TrainingError>(who, "the batch loss is " + std::to_string(values[0]) +
+                                                     " (TerminateOnNaN): no update was applied");
   // Variables: layer by layer (TF.js's trainableWeights order), gradients zeroed.
   c.variables.clear();
   c.variableLayer.clear();
@@ -304,8 +304,10 @@ std::vector<double> LayersModel<Scalar>::evaluate(const std::vector<Tensor>& x,
     Run run;
     execute(bx, detail::ForwardMode{}, run);
     std::vector<Tensor> pred = outputsOf(run);
-    for (std::size_t o = 0; o < outputs_.size(); ++o) compiled_->losses[o].check(who, by[o], pred[o]);
-    const std::vector<double> v = detail::lossesAndMetrics(*compiled_, who, by, pred, detail::Values::Test);
+    for (std::size_t o = 0; o < outputs_.size(); ++o)
+      compiled_->losses[o].check(who, by[o], pred[o]);
+    const std::vector<double> v =
+        detail::lossesAndMetrics(*compiled_, who, by, pred, detail::Values::Test);
     sums.resize(v.size(), Scalar(0));
     for (std::size_t k = 0; k < v.size(); ++k)
       sums[k] += static_cast<Scalar>(end - begin) * static_cast<Scalar>(v[k]);
@@ -321,8 +323,9 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
   const std::string who = recurrent::detail::where("LayersModel", name_, "fit");
   using recurrent::detail::raise;
   if (compiled_ == nullptr)
-    raise<StateError>(who, "You must compile a model before training/testing. Use "
-                           "LayersModel.compile(modelCompileArgs).");
+    raise<StateError>(who,
+                      "You must compile a model before training/testing. Use "
+                      "LayersModel.compile(modelCompileArgs).");
   checkInputs(who, x, false);
   if (y.size() != outputs_.size())
     raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
@@ -330,29 +333,32 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
   if (args.batchSize <= 0)
     raise<ValueError>(who, "batchSize must be positive, got " + std::to_string(args.batchSize));
   if (!(args.validationSplit >= 0 && args.validationSplit < 1))
-    raise<ValueError>(who, "validationSplit must be in [0, 1), got " +
-                               std::to_string(args.validationSplit));
+    raise<ValueError>(
+        who, "validationSplit must be in [0, 1), got " + std::to_string(args.validationSplit));
   const Index n = x[0].shape.empty() ? 0 : x[0].shape[0];
   for (std::size_t i = 0; i < x.size(); ++i)
     if (x[i].shape[0] != n)
-      raise<ValueError>(who, "All input Tensors (x) should have the same number of samples. Got "
-                             "array shapes: " +
-                                 detail::shapeText(x[0].shape) + ", " +
-                                 detail::shapeText(x[i].shape));
+      raise<ValueError>(who,
+                        "All input Tensors (x) should have the same number of samples. Got "
+                        "array shapes: " +
+                            detail::shapeText(x[0].shape) + ", " + detail::shapeText(x[i].shape));
   for (std::size_t o = 0; o < y.size(); ++o) {
-    if (y[o].shape.empty() || y[o].shape[0] != n || static_cast<Index>(y[o].data.size()) != y[o].size())
-      raise<ValueError>(who, "Input Tensors should have the same number of samples as target "
-                             "Tensors. Found " +
-                                 std::to_string(n) + " input sample(s) and target " +
-                                 outputNames_[o] + " of shape " + detail::shapeText(y[o].shape));
+    if (y[o].shape.empty() || y[o].shape[0] != n ||
+        static_cast<Index>(y[o].data.size()) != y[o].size())
+      raise<ValueError>(who,
+                        "Input Tensors should have the same number of samples as target "
+                        "Tensors. Found " +
+                            std::to_string(n) + " input sample(s) and target " + outputNames_[o] +
+                            " of shape " + detail::shapeText(y[o].shape));
     // Targets against their output and loss before any update: a prediction-shaped stand-in.
     detail::Shape predShape = outputShapes_[o];
     predShape[0] = n;
     bool known = true;
     for (Index d : predShape) known = known && d >= 0;
     if (known) {
-      Tensor stand(predShape, std::vector<Scalar>(static_cast<std::size_t>(detail::product(predShape)),
-                                                  Scalar(0.5)));
+      Tensor stand(
+          predShape,
+          std::vector<Scalar>(static_cast<std::size_t>(detail::product(predShape)), Scalar(0.5)));
       compiled_->losses[o].check(who, y[o], stand);
     }
   }
@@ -389,13 +395,15 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
     std::iota(order.begin(), order.end(), Index{0});
     if (args.shuffle)
       for (std::size_t i = order.size(); i > 1; --i)
-        std::swap(order[i - 1], order[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
+        std::swap(order[i - 1],
+                  order[static_cast<std::size_t>(rng.uniform() * static_cast<double>(i))]);
     // TF.js BaseLogger: Σ value · size per key, then times the rounded 1 / seen.
     std::vector<Scalar> totals(names.size(), Scalar(0));
     Index seen = 0, batch = 0;
     for (Index begin = 0; begin < samples; begin += args.batchSize, ++batch) {
       const Index end = std::min(samples, begin + args.batchSize);
-      Logs batchLogs{{"batch", static_cast<double>(batch)}, {"size", static_cast<double>(end - begin)}};
+      Logs batchLogs{{"batch", static_cast<double>(batch)},
+                     {"size", static_cast<double>(end - begin)}};
       for (const auto& cb : args.callbacks)
         if (cb.onBatchBegin) cb.onBatchBegin(batch, batchLogs);
       for (std::size_t i = 0; i < trainX.size(); ++i)
@@ -444,9 +452,8 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
 template <class Scalar>
 Callback earlyStopping(LayersModel<Scalar>& model, EarlyStoppingArgs args) {
   if (args.mode != "auto" && args.mode != "min" && args.mode != "max")
-    recurrent::detail::raise<ValueError>("earlyStopping",
-                                         "mode must be 'auto', 'min' or 'max', got '" + args.mode +
-                                             "'");
+    recurrent::detail::raise<ValueError>(
+        "earlyStopping", "mode must be 'auto', 'min' or 'max', got '" + args.mode + "'");
   const bool greater =
       args.mode == "max" || (args.mode == "auto" && args.monitor.find("acc") != std::string::npos);
   struct State {
@@ -508,10 +515,10 @@ void LayersModel<Scalar>::setWeights(const std::vector<Tensor>& values) {
   for (std::size_t i = 0; i < all.size(); ++i)
     if (values[i].shape != all[i].variable.shape ||
         static_cast<Index>(values[i].data.size()) != all[i].variable.size)
-      recurrent::detail::raise<ShapeError>(
-          who, "weight " + all[i].layer->name() + "/" + all[i].variable.name +
-                   ": expected shape " + detail::shapeText(all[i].variable.shape) + ", got " +
-                   detail::shapeText(values[i].shape));
+      recurrent::detail::raise<ShapeError>(who, "weight " + all[i].layer->name() + "/" +
+                                                    all[i].variable.name + ": expected shape " +
+                                                    detail::shapeText(all[i].variable.shape) +
+                                                    ", got " + detail::shapeText(values[i].shape));
   for (std::size_t i = 0; i < all.size(); ++i) {
     std::copy(values[i].data.begin(), values[i].data.end(), all[i].variable.value);
     if (i + 1 == all.size() || all[i + 1].layer != all[i].layer) all[i].layer->variablesChanged();

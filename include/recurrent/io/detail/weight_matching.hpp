@@ -171,8 +171,8 @@ struct WeightMatching {
   /// forward sub-objects before backward ones and each by index, take its weights in order.
   template <class Scalar>
   static void indexKeys(const ModelBuildState<Scalar>& st, const std::vector<WeightGroup>& groups,
-                 const std::vector<std::vector<WeightSlot>>& slots,
-                 std::vector<std::vector<std::string>>& keyOf) {
+                        const std::vector<std::vector<WeightSlot>>& slots,
+                        std::vector<std::vector<std::string>>& keyOf) {
     struct Entry {
       std::size_t group, item;
       bool backward;
