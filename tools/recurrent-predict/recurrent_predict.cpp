@@ -53,6 +53,12 @@ constexpr const char* kFooter =
     "    holding one tensor; one file per model input, in model input order.\n"
     "Files are told apart by content (the NumPy magic), not by name; they can be mixed.\n"
     "\n"
+    "--time: a warm-up run, then at least 10 runs and 0.5 s (exactly N with --repeat N);\n"
+    "  prints the median/min/mean latency to stderr.\n"
+    "--expect FILE: FILE is {\"outputs\": [...]} or a reference.json {\"calls\": [...]} whose\n"
+    "  first call with outputs is used; each value must be within 1e-5 + 1e-4*|expected|, else\n"
+    "  exit 1 with the first mismatch on stderr.\n"
+    "\n"
     "Stateful models: the printed outputs come from the first predict on the fresh model; with\n"
     "--time, states are reset before every timed run.\n"
     "Exit status: 0 success, 1 error or --expect mismatch, 2 usage error.\n";
@@ -96,20 +102,14 @@ struct CommandLine {
     app.add_flag("--summary", o.summary,
                  "print model.summary() (to stdout without INPUT, else to stderr)");
     app.add_flag("--double", o.useDouble, "compute in double instead of float");
-    app.add_option("--threads", threads,
-                   "helper threads of every recurrent layer (LoadOptions::threads, default 1)")
+    app.add_option("--threads", threads, "helper threads of every recurrent layer (default 1)")
         ->type_name("N");
-    app.add_flag("--time", o.time,
-                 "after the printed predict, time predict: a warm-up run, then at least 10 runs "
-                 "and 0.5 s; prints median/min/mean latency to stderr");
-    app.add_option("--repeat", repeat, "with --time: exactly N timed runs instead")->type_name("N");
-    app.add_option("--expect", o.expect,
-                   "compare the outputs with FILE ({\"outputs\": [...]}, or a reference.json "
-                   "{\"calls\": [...]} whose first call with outputs is used) within "
-                   "1e-5 + 1e-4*|expected|; exit 1 with the first mismatch on stderr")
+    app.add_flag("--time", o.time, "after the printed predict, time predict (see below)");
+    app.add_option("--repeat", repeat, "with --time: exactly N timed runs")->type_name("N");
+    app.add_option("--expect", o.expect, "compare the outputs with FILE (see below)")
         ->type_name("FILE");
-    app.add_option("MODEL.json INPUT", positional,
-                   "the model.json, then the input files (see below)");
+    app.add_option("MODEL.json INPUT...", positional, "the model, then the input files")
+        ->type_name("");
   }
 
   void check() {

@@ -117,6 +117,7 @@ struct CommandLine {
                          std::string(kProgram) + " (recurrent " RECURRENT_VERSION_STRING ")",
                          "the library version");
     app.add_option("MODEL", o.model, "model.json, recipe:lstm-classifier or recipe:gru-regressor")
+        ->type_name("")
         ->required();
     app.add_option("--x", o.x, "input data (.npy or JSON; repeat for several inputs)")
         ->type_name("FILE")
@@ -465,7 +466,7 @@ class Progress {
     std::string line = counter(done) + " " + bar(done);
     const double eta = elapsed / static_cast<double>(done) *
                        static_cast<double>(std::max<Index>(0, batches_ - done));
-    line += " - ETA: " + std::to_string(static_cast<long long>(std::ceil(eta))) + "s";
+    line += " - ETA: " + std::to_string(std::llround(eta)) + "s";
     std::set<std::string> keys;
     for (const auto& [k, v] : sums_) keys.insert(k);
     for (const auto& k : orderedKeys(names_, keys))
