@@ -230,6 +230,10 @@ class LayersModel {
   /// batch the data themselves, as TF.js's `checkInputData(..., checkBatchAxis = false)`).
   void checkInputs(const std::string& who, const std::vector<Tensor>& inputs,
                    bool batchAxis = true) const;
+  /// Compiled, inputs as `checkInputs` (the batch axis only without `batchSize`), one target
+  /// per output, a positive `batchSize`.
+  void checkData(const std::string& who, const std::vector<Tensor>& x, const std::vector<Tensor>& y,
+                 std::optional<Index> batchSize) const;
   /// Runs the graph in TF.js's executor order.
   void execute(const std::vector<Tensor>& inputs, const detail::ForwardMode& mode, Run& run);
   /// Backpropagation through the recorded `run`: `dOutputs` = ∂L/∂(each model output).

@@ -241,17 +241,28 @@ std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who
 }  // namespace detail
 
 template <class Scalar>
+void LayersModel<Scalar>::checkData(const std::string& who, const std::vector<Tensor>& x,
+                                    const std::vector<Tensor>& y,
+                                    std::optional<Index> batchSize) const {
+  using recurrent::detail::raise;
+  if (compiled_ == nullptr)
+    raise<StateError>(who,
+                      "You must compile a model before training/testing. Use "
+                      "LayersModel.compile(modelCompileArgs).");
+  checkInputs(who, x, !batchSize.has_value());
+  if (y.size() != outputs_.size())
+    raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
+                               " target tensor(s), got " + std::to_string(y.size()));
+  if (batchSize && *batchSize <= 0)
+    raise<ValueError>(who, "batchSize must be positive, got " + std::to_string(*batchSize));
+}
+
+template <class Scalar>
 std::vector<double> LayersModel<Scalar>::trainOnBatch(const std::vector<Tensor>& x,
                                                       const std::vector<Tensor>& y) {
   const std::string who = recurrent::detail::where("LayersModel", name_, "trainOnBatch");
-  if (compiled_ == nullptr)
-    recurrent::detail::raise<StateError>(who, "the model must be compiled before training");
-  checkInputs(who, x);
+  checkData(who, x, y, std::nullopt);
   auto& c = *compiled_;
-  if (y.size() != outputs_.size())
-    recurrent::detail::raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
-                                                  " target tensor(s), got " +
-                                                  std::to_string(y.size()));
   Run run;
   execute(x, detail::ForwardMode{true, true}, run);
   std::vector<Tensor> pred;  // copies: backward still reads the graph's values
@@ -286,14 +297,7 @@ std::vector<double> LayersModel<Scalar>::evaluate(const std::vector<Tensor>& x,
                                                   const std::vector<Tensor>& y,
                                                   const EvaluateArgs& args) {
   const std::string who = recurrent::detail::where("LayersModel", name_, "evaluate");
-  using recurrent::detail::raise;
-  if (compiled_ == nullptr) raise<StateError>(who, "the model must be compiled before evaluate");
-  checkInputs(who, x, false);
-  if (y.size() != outputs_.size())
-    raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
-                               " target tensor(s), got " + std::to_string(y.size()));
-  if (args.batchSize <= 0)
-    raise<ValueError>(who, "batchSize must be positive, got " + std::to_string(args.batchSize));
+  checkData(who, x, y, args.batchSize);
   const Index n = x.empty() || x[0].shape.empty() ? 0 : x[0].shape[0];
   // TF.js testLoop: Σ size_b · value_b over the batches, divided by the sample count.
   std::vector<Scalar> sums;
@@ -322,16 +326,7 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
                                  const FitArgs<Scalar>& args) {
   const std::string who = recurrent::detail::where("LayersModel", name_, "fit");
   using recurrent::detail::raise;
-  if (compiled_ == nullptr)
-    raise<StateError>(who,
-                      "You must compile a model before training/testing. Use "
-                      "LayersModel.compile(modelCompileArgs).");
-  checkInputs(who, x, false);
-  if (y.size() != outputs_.size())
-    raise<ValueError>(who, "expected " + std::to_string(outputs_.size()) +
-                               " target tensor(s), got " + std::to_string(y.size()));
-  if (args.batchSize <= 0)
-    raise<ValueError>(who, "batchSize must be positive, got " + std::to_string(args.batchSize));
+  checkData(who, x, y, args.batchSize);
   if (!(args.validationSplit >= 0 && args.validationSplit < 1))
     raise<ValueError>(
         who, "validationSplit must be in [0, 1), got " + std::to_string(args.validationSplit));
