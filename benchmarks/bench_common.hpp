@@ -203,8 +203,8 @@ void withLayer(CellKind cell, Index inputDim, const LayerOptions& o, F&& f) {
 /// gradients are kept and reused from step to step (no allocation after the first).
 template <class Scalar>
 struct TrainingStep {
-  TrainingStep(const Scalar* x, const Scalar* dy, const Workload& w)
-      : x(x, w.batch, w.time, w.input) {
+  TrainingStep(const Scalar* inputs, const Scalar* dy, const Workload& w)
+      : x(inputs, w.batch, w.time, w.input) {
     args.training = true;
     args.record = true;
     up.sequence = recurrent::SequenceView<Scalar>(dy, w.batch, w.time, w.units);

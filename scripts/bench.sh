@@ -2,17 +2,20 @@
 # The performance numbers in one command: installs what is missing, builds the benchmarks in
 # Release, runs the side-by-side runner (this library, oneDNN, PyTorch, onnxruntime and a
 # plain-Eigen baseline on the same inputs, 1 and 2 threads: the inference table, then the
-# training-step table — forward + backward against oneDNN, PyTorch autograd and Eigen) and the
+# training-step table — forward + backward against oneDNN, PyTorch autograd and Eigen —, then
+# the fit table — an epoch of model.fit against PyTorch and TF.js's cpu backend) and the
 # streaming runner (this library's per-sample step() against RTNeural, built into the same
 # process), prints the tables and regenerates the README's performance section (between
 # <!-- perf-table:begin --> and <!-- perf-table:end -->, the training table between
-# <!-- perf-train:begin --> and <!-- perf-train:end -->).
+# <!-- perf-train:begin --> and <!-- perf-train:end -->, the fit table between
+# <!-- perf-fit:begin --> and <!-- perf-fit:end -->).
 #
 #   scripts/bench.sh                      # everything (about 30 minutes on 2 cores)
 #   scripts/bench.sh --no-readme          # measure and print, leave README.md alone
 #   scripts/bench.sh --no-stream          # without the streaming runner (README left alone)
 #   scripts/bench.sh -- --workloads W1,W2 --quick   # arguments after -- go to side_by_side
-#   scripts/bench.sh -- --no-train        # the inference table only (--train-only: the other)
+#   scripts/bench.sh -- --no-train        # without the training-step table (--train-only: it alone)
+#   scripts/bench.sh --no-stream -- --fit-only   # the fit table alone (README: see below)
 #
 # RTNeural is looked for in $RTNEURAL_DIR, else ../shared/third_party/RTNeural beside the
 # checkout (headers only, never copied here); without it the streaming table has no RTNeural
@@ -23,11 +26,16 @@
 # library, the Eigen baseline and the runner alike. BENCH_JOBS (default 1) sets the build jobs.
 # The results JSON are build/bench/side_by_side.json and build/bench/streaming.json. README.md is
 # rewritten only when the run passed its checks (outputs agree within 1e-4, training-step tensors
-# within a relative 1e-3, thread counts as asked, PyTorch and onnxruntime ran). onnxruntime is
-# onnxruntime-node from npm (benchmarks/side_by_side/package.json and its lock file), installed
-# into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts` when missing (its
-# install script only fetches GPU providers; the CPU library is in the package); Node.js and npm
-# come from Debian's nodejs and npm when there is no `node`/`npm` command.
+# within a relative 1e-3, fit epoch losses within a relative 1e-3, thread counts as asked, PyTorch
+# and onnxruntime ran). onnxruntime is onnxruntime-node and TF.js is @tensorflow/tfjs 4.22.0 (the
+# fit table's pure-JS cpu backend), both from npm (benchmarks/side_by_side/package.json and its
+# lock file), installed into benchmarks/side_by_side/node_modules with `npm ci --ignore-scripts`
+# when missing (onnxruntime-node's install script only fetches GPU providers; the CPU library is in
+# the package); Node.js and npm come from Debian's nodejs and npm when there is no `node`/`npm`
+# command. --no-stream with a --fit-only (or --train-only) run still regenerates the README: only
+# the blocks the run measured are rewritten. The fit table's TF.js rows take most of its time
+# (about 1 minute per seed-classifier epoch and several per W3 epoch on 2 cores): --no-tfjs after
+# -- leaves them out.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -37,7 +45,7 @@ runner_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --no-readme) update_readme=0 ;;
-    --no-stream) stream=0; update_readme=0 ;;
+    --no-stream) stream=0 ;;
     --) shift; runner_args=("$@"); break ;;
     *) echo "bench.sh: unknown argument $1 (runner arguments go after --)" >&2; exit 2 ;;
   esac
@@ -72,14 +80,26 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     --no-install-recommends "${missing[@]}"
 fi
 
-# onnxruntime: Node.js + onnxruntime-node (skipped with the runner's --no-ort).
+# onnxruntime and TF.js: Node.js + onnxruntime-node / @tensorflow/tfjs (skipped with the runner's
+# --no-ort and --no-tfjs; neither runs with --train-only; --fit-only runs no onnxruntime, --no-fit
+# no TF.js).
 want_ort=1
-for arg in "${runner_args[@]}"; do
-  if [[ "$arg" == "--no-ort" ]]; then want_ort=0; fi
+want_tfjs=1
+partial=0
+for arg in "${runner_args[@]:-}"; do
+  case "$arg" in
+    --no-ort) want_ort=0 ;;
+    --no-tfjs | --no-fit) want_tfjs=0 ;;
+    --train-only) want_ort=0; want_tfjs=0; partial=1 ;;
+    --fit-only) want_ort=0; partial=1 ;;
+  esac
 done
+# Without the streaming runner only a partial run (--train-only / --fit-only) rewrites the README:
+# its blocks are rewritten, the others left alone.
+if [[ $stream -eq 0 && $partial -eq 0 ]]; then update_readme=0; fi
 ort_dir=benchmarks/side_by_side
 node_args=()
-if [[ $want_ort -eq 1 ]]; then
+if [[ $want_ort -eq 1 || $want_tfjs -eq 1 ]]; then
   node_missing=()
   command -v node >/dev/null 2>&1 || node_missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || node_missing+=(npm)
@@ -95,11 +115,15 @@ if [[ $want_ort -eq 1 ]]; then
     "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
       --no-install-recommends "${node_missing[@]}"
   fi
-  wanted_ort="$(node -p "require('./$ort_dir/package.json').dependencies['onnxruntime-node']")"
-  installed_ort="$(node -p "try { require('./$ort_dir/node_modules/onnxruntime-node/package.json')
-    .version } catch (e) { '' }")"
-  if [[ "$installed_ort" != "$wanted_ort" ]]; then
-    echo "bench.sh: installing onnxruntime-node $wanted_ort into $ort_dir/node_modules"
+  npm_missing=()
+  for pkg in onnxruntime-node @tensorflow/tfjs; do
+    wanted="$(node -p "require('./$ort_dir/package.json').dependencies['$pkg']")"
+    installed="$(node -p "try { require('./$ort_dir/node_modules/$pkg/package.json')
+      .version } catch (e) { '' }")"
+    if [[ "$installed" != "$wanted" ]]; then npm_missing+=("$pkg@$wanted"); fi
+  done
+  if [[ ${#npm_missing[@]} -gt 0 ]]; then
+    echo "bench.sh: installing ${npm_missing[*]} into $ort_dir/node_modules"
     (cd "$ort_dir" && npm ci --ignore-scripts --no-audit --no-fund)
   fi
   node_args=(--node "$(command -v node)")
@@ -178,7 +202,9 @@ if [[ $stream -eq 1 ]]; then
   fi
 fi
 if [[ $update_readme -eq 1 ]]; then
-  python3 tools/bench/update_readme.py --results "$results" --streaming "$streaming_results" \
+  streaming_arg=()
+  if [[ $stream -eq 1 ]]; then streaming_arg=(--streaming "$streaming_results"); fi
+  python3 tools/bench/update_readme.py --results "$results" "${streaming_arg[@]}" \
     --build-dir "$build_dir" --readme README.md
 fi
 echo "bench.sh: done (Google Benchmark suite: $build_dir/benchmarks/bench_layers)"

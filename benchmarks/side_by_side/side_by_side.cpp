@@ -1,12 +1,13 @@
 // Side by side, in one run on the same inputs: this library, oneDNN, PyTorch, onnxruntime and a
 // plain-Eigen baseline, for the workloads and cells of bench_common.hpp (float, full output
-// sequence, inference), with 1 and 2 threads; then the training-step table. (Per-sample
-// streaming, against RTNeural, is the other runner: benchmarks/streaming.)
+// sequence, inference), with 1 and 2 threads; then the training-step table; then the fit table.
+// (Per-sample streaming, against RTNeural, is the other runner: benchmarks/streaming.)
 //
 //   side_by_side [--threads 1,2] [--workloads W1,W3] [--budget SECONDS] [--min-runs N]
 //                [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] [--no-torch]
 //                [--node PATH] [--ort-script PATH] [--no-ort] [--no-train | --train-only]
-//                [--json FILE] [--dir DIR] [--keep] [--quick]
+//                [--no-fit | --fit-only] [--fit-epochs N] [--fit-cases seed-LSTM,...]
+//                [--no-tfjs] [--json FILE] [--dir DIR] [--keep] [--quick]
 //
 // Training step (workloads W2, W3, W4 among those selected; --no-train leaves it out,
 // --train-only runs nothing else): the training-mode forward of one layer (full output sequence,
@@ -18,6 +19,20 @@
 // mapped to TF.js layout, must agree with this library's within max |diff| / max(1, max |ref|)
 // <= 1e-3 (float; the weight gradients are sums over B·T terms); the table also gives the bytes
 // per (sample, step) that this library's training forward records and oneDNN's workspace.
+//
+// Fit (the models of fit_cases.hpp; --no-fit leaves it out, --fit-only runs nothing else; needs
+// the recurrent::json target at build time): an epoch of `model.fit` on a fixed synthetic dataset
+// (the same files for every peer), batches of consecutive samples (no shuffling), Adam. One
+// untimed warm-up epoch, then --fit-epochs (default 5) timed epochs, each one `fit` call with
+// epochs = 1; median wall time per epoch, reported as samples per second. Peers: this library
+// (`LayersModel::fit`, the recurrent layer's threads = n via LoadOptions::threads), PyTorch
+// (torch_fit.py: nn.LSTM / nn.GRU + nn.Linear, TF.js's loss maths, torch.optim.Adam(eps 1e-7),
+// torch.set_num_threads(n)) and TF.js (tfjs_fit.js: @tensorflow/tfjs's `model.fit` on the pure-JS
+// 'cpu' backend; one thread, so only in the 1-thread rows). Every epoch's loss (TF.js's log: the
+// batch losses weighted by batch size) of each peer must agree with this library's within a
+// relative 1e-3 (the same initial weights and data; float sums in another order). A peer that is
+// absent (PyTorch cannot be imported, no Node.js, no @tensorflow/tfjs) is left out with a note,
+// not a failure.
 //
 // How it runs:
 //   1. This process (the driver) writes every case's inputs and weights as raw little-endian
@@ -31,7 +46,9 @@
 //      LD_PRELOAD=<--openblas> when given) on the same files, and compares its outputs here.
 //   4. For each n it runs ort_bench.js (Node.js, onnxruntime-node's CPU execution provider,
 //      one-node ONNX models, intraOpNumThreads = n) on the same files and compares its outputs.
-//   5. It prints the table (and writes --json for tools/bench/update_readme.py).
+//   5. Fit: the worker of step 2 also runs this library's fit epochs; then, per n, torch_fit.py,
+//      and once tfjs_fit.js (TF.js: 1 thread).
+//   6. It prints the tables (and writes --json for tools/bench/update_readme.py).
 // Times: wall clock per call, median over N timed runs after a warm-up (>= 2 runs and >= 0.1 s),
 // N = clamp(budget / time of one run, min-runs, 2000). Exit status 1 when an output differs by
 // more than 1e-4 (a training-step tensor by more than the relative 1e-3 above), a thread count is
@@ -40,6 +57,13 @@
 #include "bench_common.hpp"
 #include "eigen_baseline.hpp"
 #include "onednn_rnn.hpp"
+// RECURRENT_SIDE_BY_SIDE_FIT = 1: the fit table (CMakeLists.txt sets it with recurrent::json).
+#ifndef RECURRENT_SIDE_BY_SIDE_FIT
+#define RECURRENT_SIDE_BY_SIDE_FIT 0
+#endif
+#if RECURRENT_SIDE_BY_SIDE_FIT
+#include "fit_cases.hpp"
+#endif
 
 #include <Eigen/Core>
 
@@ -76,6 +100,12 @@
 #ifndef RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT
 #define RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT "ort_bench.js"
 #endif
+#ifndef RECURRENT_SIDE_BY_SIDE_TORCH_FIT_SCRIPT
+#define RECURRENT_SIDE_BY_SIDE_TORCH_FIT_SCRIPT "torch_fit.py"
+#endif
+#ifndef RECURRENT_SIDE_BY_SIDE_TFJS_FIT_SCRIPT
+#define RECURRENT_SIDE_BY_SIDE_TFJS_FIT_SCRIPT "tfjs_fit.js"
+#endif
 
 namespace {
 
@@ -92,6 +122,8 @@ constexpr const char* kTrainWorkloads[] = {"W2", "W3", "W4"};
 /// The tensors a training step is compared on, in TF.js layout, with their file suffixes.
 constexpr const char* kTrainTensors[] = {"y", "dx", "dkernel", "drecurrent_kernel", "dbias"};
 constexpr std::size_t kTrainTensorCount = std::size(kTrainTensors);
+/// Fit: every epoch's loss of a peer against this library's, |diff| / max(1e-6, |ours|).
+constexpr double kFitTolerance = 1e-3;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -109,8 +141,14 @@ struct Options {
   bool ort = true;
   std::string node = "node";
   std::string ortScript = RECURRENT_SIDE_BY_SIDE_ORT_SCRIPT;
-  bool inference = true;  // the inference table (--train-only: off)
-  bool train = true;      // the training-step table (--no-train: off)
+  bool inference = true;                       // the inference table (--train-only: off)
+  bool train = true;                           // the training-step table (--no-train: off)
+  bool fit = RECURRENT_SIDE_BY_SIDE_FIT != 0;  // the fit table (--no-fit: off)
+  int fitEpochs = 5;                           // timed epochs after the warm-up one
+  std::vector<std::string> fitCases;           // empty: all
+  bool tfjs = true;
+  std::string torchFitScript = RECURRENT_SIDE_BY_SIDE_TORCH_FIT_SCRIPT;
+  std::string tfjsFitScript = RECURRENT_SIDE_BY_SIDE_TFJS_FIT_SCRIPT;
   std::string json;
   std::string dir;
   bool keep = false;
@@ -451,6 +489,75 @@ void workerTrainCase(const Options& o, int threads, const dnnl::engine& engine, 
                name.c_str());
 }
 
+#if RECURRENT_SIDE_BY_SIDE_FIT
+/// The selected fit cases (none with --no-fit).
+std::vector<bench::FitCase> selectedFitCases(const Options& o) {
+  std::vector<bench::FitCase> out;
+  if (!o.fit) return out;
+  for (const bench::FitCase& c : bench::kFitCases)
+    if (o.fitCases.empty() ||
+        std::find(o.fitCases.begin(), o.fitCases.end(), c.name) != o.fitCases.end())
+      out.push_back(c);
+  return out;
+}
+
+std::string fitFile(const std::string& dir, const std::string& name, const char* what) {
+  return dir + "/" + name + ".fit." + what + ".bin";
+}
+
+/// This library's epochs of one fit case: the model built and compiled with the case's initial
+/// weights, one untimed `fit` epoch, then o.fitEpochs timed ones (each a `fit` call with
+/// epochs = 1, batchSize, shuffle off).
+void workerFitCase(const Options& o, int threads, const bench::FitCase& c) {
+  bench::FitData d;
+  const std::size_t g = static_cast<std::size_t>(bench::gateCount(c.cell));
+  const auto in = static_cast<std::size_t>(c.input), h = static_cast<std::size_t>(c.units);
+  const auto out = static_cast<std::size_t>(c.outputs), n = static_cast<std::size_t>(c.samples);
+  d.x = readFloats(fitFile(o.dir, c.name, "x"), n * static_cast<std::size_t>(c.time) * in);
+  d.y = readFloats(fitFile(o.dir, c.name, "y"), n * out);
+  d.kernel = readFloats(fitFile(o.dir, c.name, "kernel"), in * g * h);
+  d.recurrentKernel = readFloats(fitFile(o.dir, c.name, "recurrent_kernel"), h * g * h);
+  d.bias = readFloats(fitFile(o.dir, c.name, "bias"),
+                      static_cast<std::size_t>(bench::biasRows(c.cell)) * g * h);
+  d.denseKernel = readFloats(fitFile(o.dir, c.name, "dense_kernel"), h * out);
+  d.denseBias = readFloats(fitFile(o.dir, c.name, "dense_bias"), out);
+  Eigen::setNbThreads(1);  // this library: its `threads` option only, as above
+  auto model = bench::makeFitModel(c, d, threads);
+  const std::vector<recurrent::FlatTensor<float>> x{bench::fitInputs(c, d)},
+      y{bench::fitTargets(c, d)};
+  const recurrent::io::FitArgs<float> args = bench::fitArgs(c);
+  Timed t;
+  std::ostringstream losses;
+  for (int e = 0; e <= o.fitEpochs; ++e) {
+    const double c0 = cpuSeconds(), t0 = wallSeconds();
+    const recurrent::io::History history = model.fit(x, y, args);
+    const double t1 = wallSeconds(), c1 = cpuSeconds();
+    losses << (e ? " " : "") << std::setprecision(7) << history.history.at("loss").at(0);
+    if (e > 0) {  // epoch 0: the warm-up
+      t.wall.push_back(t1 - t0);
+      t.wallTotal += t1 - t0;
+      t.cpu += c1 - c0;
+    }
+    std::fprintf(stderr, "  [%d thread%s] %s epoch %d (recurrent): %.2f s\n", threads,
+                 threads == 1 ? "" : "s", c.name, e, t1 - t0);
+  }
+  std::printf("info\tfit_losses.recurrent.%s\t%s\n", c.name, losses.str().c_str());
+  report("recurrent.fit", t, c.name, threads);
+  if (c.tfjs && c.tfjsSamples > 0 && threads == 1) {
+    // The losses of TF.js's subset epochs (untimed), for the check.
+    auto subsetModel = bench::makeFitModel(c, d, threads);
+    const std::vector<recurrent::FlatTensor<float>> xs{bench::fitInputs(c, d, c.tfjsSamples)},
+        ys{bench::fitTargets(c, d, c.tfjsSamples)};
+    std::ostringstream subsetLosses;
+    for (int e = 0; e <= o.fitEpochs; ++e)
+      subsetLosses << (e ? " " : "") << std::setprecision(7)
+                   << subsetModel.fit(xs, ys, args).history.at("loss").at(0);
+    std::printf("info\tfit_losses.recurrent_subset.%s\t%s\n", c.name, subsetLosses.str().c_str());
+  }
+  std::fflush(stdout);
+}
+#endif
+
 int workerMain(const Options& o, int threads) {
   Eigen::setNbThreads(1);
   std::printf("info\tomp_max_threads\t%d\n", omp_get_max_threads());
@@ -484,6 +591,9 @@ int workerMain(const Options& o, int threads) {
     if (!runsAt(w, threads)) continue;
     for (CellKind cell : bench::kCells) workerTrainCase(o, threads, engine, w, cell);
   }
+#if RECURRENT_SIDE_BY_SIDE_FIT
+  for (const bench::FitCase& c : selectedFitCases(o)) workerFitCase(o, threads, c);
+#endif
   return 0;
 }
 
@@ -499,7 +609,9 @@ struct Results {
   std::map<std::string, Timing> times;       // "impl|case|threads"
   std::map<std::string, double> diffs;       // "impl|case|threads"
   std::map<std::string, double> trainDiffs;  // "impl|case|threads": training step, relative
+  std::map<std::string, double> fitDiffs;    // "impl|case|threads": fit, epoch losses, relative
   std::vector<std::string> problems;
+  std::vector<std::string> notes;  // peers left out because they are absent
 };
 
 std::string key(const std::string& impl, const std::string& name, int threads) {
@@ -571,7 +683,8 @@ void writeData(const Options& o) {
     << ",\n  \"max_runs\": " << o.maxRuns
     << ",\n  \"inference\": " << (o.inference ? "true" : "false") << ",\n  \"cases\": [";
   bool first = true;
-  for (const Workload& w : selectedWorkloads(o)) {
+  for (const Workload& w :
+       o.inference || o.train ? selectedWorkloads(o) : std::vector<Workload>{}) {
     for (CellKind cell : bench::kCells) {
       const CaseData d = bench::makeCaseData(cell, w);
       const std::string name = caseName(w, cell), base = o.dir + "/" + name;
@@ -599,6 +712,154 @@ void writeData(const Options& o) {
   m << "\n  ]\n}\n";
   if (!m) throw std::runtime_error("cannot write the manifest");
 }
+
+#if RECURRENT_SIDE_BY_SIDE_FIT
+/// The fit cases' data and initial weights (fit_cases.hpp; <case>.fit.<what>.bin) and fit.json,
+/// which torch_fit.py and tfjs_fit.js read.
+void writeFitData(const Options& o) {
+  std::ofstream m(o.dir + "/fit.json");
+  m << "{\n  \"timed_epochs\": " << o.fitEpochs << ",\n  \"cases\": [";
+  bool first = true;
+  for (const bench::FitCase& c : selectedFitCases(o)) {
+    const bench::FitData d = bench::makeFitData(c);
+    const std::pair<const char*, const std::vector<float>*> files[] = {
+        {"x", &d.x},
+        {"y", &d.y},
+        {"kernel", &d.kernel},
+        {"recurrent_kernel", &d.recurrentKernel},
+        {"bias", &d.bias},
+        {"dense_kernel", &d.denseKernel},
+        {"dense_bias", &d.denseBias}};
+    for (const auto& [what, v] : files)
+      writeFloats(fitFile(o.dir, c.name, what), v->data(), v->size());
+    m << (first ? "\n" : ",\n") << "    {\"name\": " << jsonString(c.name)
+      << ", \"cell\": " << jsonString(bench::cellName(c.cell)) << ", \"samples\": " << c.samples
+      << ", \"batch\": " << c.batch << ", \"time\": " << c.time << ", \"input\": " << c.input
+      << ", \"units\": " << c.units << ", \"outputs\": " << c.outputs
+      << ", \"gates\": " << bench::gateCount(c.cell)
+      << ", \"bias_rows\": " << bench::biasRows(c.cell)
+      << ", \"activation\": " << jsonString(c.activation) << ", \"loss\": " << jsonString(c.loss)
+      << ", \"lr\": " << c.lr << ", \"peers\": [\"recurrent\"" << (c.torch ? ", \"torch\"" : "")
+      << (c.tfjs ? ", \"tfjs\"" : "")
+      << "], \"tfjs_samples\": " << (c.tfjsSamples > 0 ? c.tfjsSamples : c.samples) << "}";
+    first = false;
+  }
+  m << "\n  ]\n}\n";
+  if (!m) throw std::runtime_error("cannot write fit.json");
+}
+
+/// The epoch losses ("l0 l1 ...") of an info entry; empty if absent.
+std::vector<double> fitLosses(const Results& r, const std::string& infoKey) {
+  std::vector<double> out;
+  auto it = r.info.find(infoKey);
+  if (it == r.info.end()) return out;
+  std::istringstream in(it->second);
+  for (double v; in >> v;) out.push_back(v);
+  return out;
+}
+
+/// max over epochs of |a − ref| / max(1e-6, |ref|); +inf when the counts differ (or are 0).
+double fitLossDiff(const std::vector<double>& a, const std::vector<double>& ref) {
+  if (a.size() != ref.size() || a.empty()) return kInf;
+  double m = 0;
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    const double d = std::abs(a[k] - ref[k]) / std::max(1e-6, std::abs(ref[k]));
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}
+
+/// PyTorch (per thread count) and TF.js (once: one thread) on the fit cases, their epoch losses
+/// compared with this library's. An absent peer (exit status 5: torch / @tensorflow/tfjs cannot
+/// be loaded; 127: no interpreter) is a note, not a problem.
+void runFitPeers(const Options& o, Results& r) {
+  const std::vector<bench::FitCase> cases = selectedFitCases(o);
+  if (cases.empty()) return;
+  auto compare = [&](const char* impl, const std::string& prefix, int threads) {
+    for (const bench::FitCase& c : cases) {
+      if ((std::string(impl) == "torch" && !c.torch) || (std::string(impl) == "tfjs" && !c.tfjs))
+        continue;
+      if (r.times.count(key(std::string(impl) + ".fit", c.name, threads)) == 0) {
+        r.problems.push_back(std::string(impl) + " " + std::to_string(threads) +
+                             ": no fit time for " + c.name);
+        continue;
+      }
+      const bool subset = std::string(impl) == "tfjs" && c.tfjsSamples > 0;
+      const std::string ours = "t" + std::to_string(threads) + ".fit_losses." +
+                               (subset ? "recurrent_subset." : "recurrent.") + c.name;
+      const double d = fitLossDiff(fitLosses(r, prefix + "fit_losses." + impl + "." + c.name),
+                                   fitLosses(r, ours));
+      r.fitDiffs[key(impl, c.name, threads)] = d;
+    }
+  };
+  bool anyTorch = false, anyTfjs = false;
+  for (const bench::FitCase& c : cases) {
+    anyTorch = anyTorch || c.torch;
+    anyTfjs = anyTfjs || c.tfjs;
+  }
+  if (o.torch && anyTorch) {
+    for (int threads : o.threads) {
+      const std::string n = std::to_string(threads), prefix = "fit.t" + n + ".";
+      std::cout << "== PyTorch fit with " << n << " thread(s)\n";
+      std::string cmd = "OMP_NUM_THREADS=" + n + " ";
+      if (!o.openblas.empty()) cmd += "LD_PRELOAD=" + shellQuote(o.openblas) + " ";
+      cmd += shellQuote(o.python) + " " + shellQuote(o.torchFitScript) + " --dir " +
+             shellQuote(o.dir) + " --threads " + n;
+      const int rc = runChild(cmd, prefix, r);
+      if (rc == 5 || rc == 127) {
+        r.notes.push_back("PyTorch is absent (" + o.python + ": exit " + std::to_string(rc) +
+                          "): its fit rows are left out");
+        break;
+      }
+      if (rc != 0) {
+        r.problems.push_back("PyTorch fit with " + n + " thread(s) exited with " +
+                             std::to_string(rc));
+        continue;
+      }
+      if (r.info[prefix + "torch_fit_threads"] != n)
+        r.problems.push_back("PyTorch fit " + n +
+                             ": torch.get_num_threads() = " + r.info[prefix + "torch_fit_threads"]);
+      compare("torch", prefix, threads);
+    }
+  }
+  if (o.tfjs && anyTfjs && std::find(o.threads.begin(), o.threads.end(), 1) != o.threads.end()) {
+    std::cout << "== TF.js fit (cpu backend, 1 thread)\n";
+    const int rc = runChild(
+        shellQuote(o.node) + " " + shellQuote(o.tfjsFitScript) + " --dir " + shellQuote(o.dir),
+        "t1.", r);
+    if (rc == 5 || rc == 127) {
+      r.notes.push_back("TF.js is absent (" + o.node + " + @tensorflow/tfjs: exit " +
+                        std::to_string(rc) + "): its fit rows are left out");
+    } else if (rc != 0) {
+      r.problems.push_back("TF.js fit exited with " + std::to_string(rc));
+    } else {
+      if (r.info["t1.tfjs_backend"] != "cpu")
+        r.problems.push_back("TF.js fit: backend " + r.info["t1.tfjs_backend"] + ", not cpu");
+      compare("tfjs", "t1.", 1);
+    }
+  }
+  // This library with n threads against 1 thread (the same maths; the loss sums may differ in
+  // the last bits).
+  for (int threads : o.threads) {
+    if (threads == 1 || std::find(o.threads.begin(), o.threads.end(), 1) == o.threads.end())
+      continue;
+    for (const bench::FitCase& c : cases)
+      r.fitDiffs[key("recurrent", c.name, threads)] = fitLossDiff(
+          fitLosses(r, "t" + std::to_string(threads) + ".fit_losses.recurrent." + c.name),
+          fitLosses(r, std::string("t1.fit_losses.recurrent.") + c.name));
+  }
+  for (int threads : o.threads)
+    for (const bench::FitCase& c : cases)
+      if (r.times.count(key("recurrent.fit", c.name, threads)) == 0)
+        r.problems.push_back("recurrent " + std::to_string(threads) + ": no fit time for " +
+                             c.name);
+  for (const auto& [k, d] : r.fitDiffs)
+    if (!(d <= kFitTolerance))
+      r.problems.push_back(k + ": fit, epoch losses differ from this library's by a relative " +
+                           std::to_string(d) + " > " + std::to_string(kFitTolerance));
+}
+
+#endif
 
 std::string fmt(double v, int precision = 1) {
   if (!std::isfinite(v)) return "-";
@@ -708,6 +969,52 @@ void printTrainTable(const Options& o, const Results& r) {
   }
 }
 
+#if RECURRENT_SIDE_BY_SIDE_FIT
+/// The samples of one of `impl`'s epochs.
+bench::Index epochSamples(const bench::FitCase& c, const std::string& impl) {
+  return impl == "tfjs" && c.tfjsSamples > 0 ? c.tfjsSamples : c.samples;
+}
+
+void printFitTable(const Options& o, const Results& r) {
+  std::cout << "\nfit: one epoch of model.fit (batches in order, Adam), median of " << o.fitEpochs
+            << " epochs after a warm-up one; samples per second; ratio = recurrent / other (> 1: "
+               "recurrent is faster); loss rel|diff| = max over epochs of each peer's epoch "
+               "loss against recurrent's; TF.js: cpu backend, 1 thread\n\n";
+  std::cout << std::left << std::setw(11) << "case" << std::setw(30) << "(N, B, T, I, H, O)"
+            << std::right << std::setw(4) << "thr" << std::setw(12) << "recurrent" << std::setw(11)
+            << "PyTorch" << std::setw(11) << "TF.js" << std::setw(10) << "r/Torch" << std::setw(10)
+            << "r/TF.js"
+            << "   loss rel|diff| Torch/TF.js (ours t/1t)\n";
+  for (int threads : o.threads) {
+    for (const bench::FitCase& c : selectedFitCases(o)) {
+      auto sps = [&](const char* impl) {
+        auto it = r.times.find(key(std::string(impl) + ".fit", c.name, threads));
+        return it == r.times.end()
+                   ? kNaN
+                   : static_cast<double>(epochSamples(c, impl)) / (1e-6 * it->second.medianUs);
+      };
+      auto diff = [&](const char* impl) {
+        auto it = r.fitDiffs.find(key(impl, c.name, threads));
+        if (it == r.fitDiffs.end()) return std::string("-");
+        std::ostringstream s;
+        s << std::setprecision(2) << it->second;
+        return s.str();
+      };
+      std::ostringstream shape;
+      shape << "(" << c.samples << ", " << c.batch << ", " << c.time << ", " << c.input << ", "
+            << c.units << ", " << c.outputs << ")";
+      const double rec = sps("recurrent");
+      std::cout << std::left << std::setw(11) << c.name << std::setw(30) << shape.str()
+                << std::right << std::setw(4) << threads << std::setw(12) << fmt(rec)
+                << std::setw(11) << fmt(sps("torch")) << std::setw(11) << fmt(sps("tfjs"))
+                << std::setw(10) << fmt(rec / sps("torch"), 2) << std::setw(10)
+                << fmt(rec / sps("tfjs"), 2) << "   " << diff("torch") << " / " << diff("tfjs")
+                << " (" << diff("recurrent") << ")\n";
+    }
+  }
+}
+#endif
+
 void writeJson(const Options& o, const Results& r) {
   std::ofstream j(o.json);
   j << "{\n  \"tolerance\": " << kTolerance << ",\n  \"budget_seconds\": " << o.budget
@@ -778,7 +1085,41 @@ void writeJson(const Options& o, const Results& r) {
       }
     }
   }
-  j << "\n  ],\n  \"problems\": [";
+#if RECURRENT_SIDE_BY_SIDE_FIT
+  // The fit table: per row each peer's median epoch time, samples per second and the largest
+  // relative difference of its epoch losses from this library's.
+  j << "\n  ],\n  \"fit_epochs\": " << o.fitEpochs << ",\n  \"fit_tolerance\": " << kFitTolerance
+    << ",\n  \"fit_rows\": [";
+  first = true;
+  for (int threads : o.threads) {
+    for (const bench::FitCase& c : selectedFitCases(o)) {
+      j << (first ? "\n" : ",\n") << "    {\"case\": " << jsonString(c.name)
+        << ", \"model\": " << jsonString(c.label)
+        << ", \"cell\": " << jsonString(bench::cellName(c.cell)) << ", \"samples\": " << c.samples
+        << ", \"batch\": " << c.batch << ", \"time\": " << c.time << ", \"input\": " << c.input
+        << ", \"units\": " << c.units << ", \"outputs\": " << c.outputs
+        << ", \"activation\": " << jsonString(c.activation) << ", \"loss\": " << jsonString(c.loss)
+        << ", \"lr\": " << c.lr << ", \"threads\": " << threads;
+      for (const char* impl : {"recurrent", "torch", "tfjs"}) {
+        auto t = r.times.find(key(std::string(impl) + ".fit", c.name, threads));
+        auto d = r.fitDiffs.find(key(impl, c.name, threads));
+        const double us = t == r.times.end() ? kNaN : t->second.medianUs;
+        j << ", " << jsonString(impl) << ": {\"median_us\": " << jsonNumber(us)
+          << ", \"min_us\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.minUs)
+          << ", \"epochs\": " << (t == r.times.end() ? 0 : t->second.runs)
+          << ", \"cpu_per_wall\": " << jsonNumber(t == r.times.end() ? kNaN : t->second.cpuPerWall)
+          << ", \"epoch_samples\": " << epochSamples(c, impl) << ", \"samples_per_s\": "
+          << jsonNumber(static_cast<double>(epochSamples(c, impl)) / (1e-6 * us))
+          << ", \"loss_rel_diff\": " << jsonNumber(d == r.fitDiffs.end() ? kNaN : d->second) << "}";
+      }
+      j << "}";
+      first = false;
+    }
+  }
+#endif
+  j << "\n  ],\n  \"notes\": [";
+  for (std::size_t i = 0; i < r.notes.size(); ++i) j << (i ? ", " : "") << jsonString(r.notes[i]);
+  j << "],\n  \"problems\": [";
   for (std::size_t i = 0; i < r.problems.size(); ++i)
     j << (i ? ", " : "") << jsonString(r.problems[i]);
   j << "]\n}\n";
@@ -797,6 +1138,9 @@ int driverMain(Options o) {
   }
   std::cout << "side_by_side: data in " << o.dir << "\n";
   writeData(o);
+#if RECURRENT_SIDE_BY_SIDE_FIT
+  writeFitData(o);
+#endif
   Results r;
   r.info["loadavg_start"] = loadAverage();
   if (std::stod(r.info["loadavg_start"]) > 0.5)
@@ -806,8 +1150,15 @@ int driverMain(Options o) {
   std::ostringstream common;
   common << " --dir " << shellQuote(o.dir) << " --budget " << o.budget << " --min-runs "
          << o.minRuns << " --max-runs " << o.maxRuns;
-  if (!o.inference) common << " --train-only";
+  if (!o.inference) common << " --no-inference";
   if (!o.train) common << " --no-train";
+  if (!o.fit) common << " --no-fit";
+  common << " --fit-epochs " << o.fitEpochs;
+  if (!o.fitCases.empty()) {
+    common << " --fit-cases ";
+    for (std::size_t i = 0; i < o.fitCases.size(); ++i)
+      common << (i ? "," : "") << shellQuote(o.fitCases[i]);
+  }
   if (!o.workloads.empty()) {
     common << " --workloads ";
     for (std::size_t i = 0; i < o.workloads.size(); ++i)
@@ -867,7 +1218,7 @@ int driverMain(Options o) {
       }
     }
   };
-  if (o.torch) {
+  if (o.torch && (o.inference || o.train)) {
     for (int threads : o.threads) {
       const std::string n = std::to_string(threads), prefix = "t" + n + ".";
       std::cout << "== PyTorch with " << n << " thread(s)\n";
@@ -964,9 +1315,16 @@ int driverMain(Options o) {
             r.problems.push_back(std::string(impl) + " " + std::to_string(threads) +
                                  ": no training-step time for " + caseName(w, cell));
 
+#if RECURRENT_SIDE_BY_SIDE_FIT
+  runFitPeers(o, r);
+#endif
+
   r.info["loadavg_end"] = loadAverage();
   if (o.inference) printTables(o, r);
   if (o.train) printTrainTable(o, r);
+#if RECURRENT_SIDE_BY_SIDE_FIT
+  if (o.fit) printFitTable(o, r);
+#endif
   std::cout << "\n";
   for (const auto& [k, v] : r.info) std::cout << k << ": " << v << "\n";
   if (!o.json.empty()) {
@@ -976,6 +1334,7 @@ int driverMain(Options o) {
   if (ownDir && !o.keep) {
     std::filesystem::remove_all(o.dir);
   }
+  for (const std::string& n : r.notes) std::cout << "NOTE: " << n << "\n";
   for (const std::string& p : r.problems) std::cout << "PROBLEM: " << p << "\n";
   return r.problems.empty() ? 0 : 1;
 }
@@ -1021,6 +1380,27 @@ Options parse(int argc, char** argv, int& threadsOut) {
       o.train = false;
     } else if (a == "--train-only") {
       o.inference = false;
+      o.fit = false;
+    } else if (a == "--no-inference") {  // the driver's --train-only / --fit-only, to its workers
+      o.inference = false;
+    } else if (a == "--no-fit") {
+      o.fit = false;
+    } else if (a == "--fit-only") {
+      if (RECURRENT_SIDE_BY_SIDE_FIT == 0)
+        throw std::runtime_error("--fit-only: this build has no fit table (no recurrent::json)");
+      o.inference = false;
+      o.train = false;
+    } else if (a == "--fit-epochs") {
+      o.fitEpochs = std::stoi(need(i));
+      if (o.fitEpochs < 1) throw std::runtime_error("--fit-epochs must be at least 1");
+    } else if (a == "--fit-cases") {
+      o.fitCases = split(need(i), ',');
+    } else if (a == "--no-tfjs") {
+      o.tfjs = false;
+    } else if (a == "--torch-fit-script") {
+      o.torchFitScript = need(i);
+    } else if (a == "--tfjs-fit-script") {
+      o.tfjsFitScript = need(i);
     } else if (a == "--json") {
       o.json = need(i);
     } else if (a == "--dir") {
@@ -1030,11 +1410,14 @@ Options parse(int argc, char** argv, int& threadsOut) {
     } else if (a == "--quick") {
       o.budget = 0.01;
       o.minRuns = 3;
+      o.fitEpochs = 1;
     } else if (a == "--help" || a == "-h") {
       std::cout << "usage: side_by_side [--threads 1,2] [--workloads W1,...] [--budget S] "
                    "[--min-runs N] [--python PATH] [--torch-script PATH] [--openblas LIBBLAS] "
                    "[--no-torch] [--node PATH] [--ort-script PATH] [--no-ort] "
-                   "[--no-train | --train-only] "
+                   "[--no-train | --train-only] [--no-fit | --fit-only] [--fit-epochs N] "
+                   "[--fit-cases seed-LSTM,W3-GRU-ra,W3-GRU,W3-LSTM] [--no-tfjs] "
+                   "[--torch-fit-script PATH] [--tfjs-fit-script PATH] "
                    "[--json FILE] [--dir DIR] [--keep] [--quick]\n";
       std::exit(0);
     } else {
@@ -1054,8 +1437,8 @@ int main(int argc, char** argv) {
       if (o.dir.empty()) throw std::runtime_error("--worker needs --dir");
       return workerMain(o, threads);
     }
-    if (!o.inference && !o.train)
-      throw std::runtime_error("--no-train and --train-only leave nothing to run");
+    if (!o.inference && !o.train && !o.fit)
+      throw std::runtime_error("these options leave nothing to run");
     return driverMain(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "side_by_side: %s\n", e.what());

@@ -6,13 +6,16 @@
 
 Rewrites only what lies between `<!-- perf-table:begin -->` and `<!-- perf-table:end -->`, and the
 training-step table (the results' "train_rows") between `<!-- perf-train:begin -->` and
-`<!-- perf-train:end -->`. When the first markers are missing they are added: into the body of an
-existing "## Performance" section, else as a new "## Performance" section before
-"## Documentation" (or at the end); missing training markers go right after
-`<!-- perf-table:end -->`. Results without training rows (side_by_side --no-train) leave the
-training block as it is, results without inference rows (--train-only) the other one. Python 3
-standard library only. The machine facts come from lscpu, /etc/os-release and the build's
-CMakeCache.txt.
+`<!-- perf-train:end -->`, and the fit table (an epoch of model.fit: "fit_rows") between
+`<!-- perf-fit:begin -->` and `<!-- perf-fit:end -->`. When the first markers are missing they are
+added: into the body of an existing "## Performance" section, else as a new "## Performance"
+section before "## Documentation" (or at the end); missing training markers go right after
+`<!-- perf-table:end -->`, missing fit markers right after `<!-- perf-train:end -->` (else
+`<!-- perf-table:end -->`). Results without training rows (side_by_side --no-train) leave the
+training block as it is, results without inference rows (--train-only, --fit-only) the first one,
+results without fit rows (--no-fit) the fit block. The fit block carries its own machine line
+(it may come from a --fit-only run). Python 3 standard library only. The machine facts come from
+lscpu, /etc/os-release and the build's CMakeCache.txt.
 """
 import argparse
 import datetime
@@ -26,6 +29,8 @@ BEGIN = "<!-- perf-table:begin -->"
 END = "<!-- perf-table:end -->"
 TRAIN_BEGIN = "<!-- perf-train:begin -->"
 TRAIN_END = "<!-- perf-train:end -->"
+FIT_BEGIN = "<!-- perf-fit:begin -->"
+FIT_END = "<!-- perf-fit:end -->"
 CELLS = {
     "LSTM": "LSTM",
     "GRU": "GRU (reset before, TF.js)",
@@ -147,8 +152,8 @@ def median_of(row, impl):
     return entry.get("median_us")
 
 
-def render(results, build_dir, streaming=None):
-    info = results.get("info", {})
+def compiler_and_flags(build_dir):
+    """The compiler's first --version line and the code generation flags of the build."""
     cache = cmake_cache(build_dir)
     compiler = cache.get("CMAKE_CXX_COMPILER", "c++")
     version = run([compiler, "--version"]).splitlines()
@@ -158,7 +163,12 @@ def render(results, build_dir, streaming=None):
                  + " -O3").split():
         if not flag.startswith("-W") and flag not in flags:  # code generation flags only
             flags.append(flag)
-    flags = " ".join(flags)
+    return compiler_text, " ".join(flags)
+
+
+def render(results, build_dir, streaming=None):
+    info = results.get("info", {})
+    compiler_text, flags = compiler_and_flags(build_dir)
     threads = results.get("threads", [1, 2])
     t1 = "t1."
     lines = []
@@ -336,6 +346,118 @@ def render_train(results):
     return "\n".join(lines) + "\n"
 
 
+FIT_CELLS = {
+    "LSTM": "LSTM",
+    "GRU": "GRU (reset before, TF.js)",
+    "GRU-ra": "GRU (reset after)",
+}
+LOSSES = {"categoricalCrossentropy": "softmax + CCE", "meanSquaredError": "linear + MSE"}
+
+
+def rate(v):
+    if v is None:
+        return "–"
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def render_fit(results, build_dir):
+    """The fit table: samples per second of an epoch of model.fit, this library against PyTorch
+    and TF.js's cpu backend, or None when the results have no fit rows."""
+    rows = results.get("fit_rows") or []
+    if not rows:
+        return None
+    info = results.get("info", {})
+    compiler_text, flags = compiler_and_flags(build_dir)
+    threads = results.get("threads", [1, 2])
+    diffs = {}
+    for row in rows:
+        for impl in ("torch", "tfjs", "recurrent"):
+            d = (row.get(impl) or {}).get("loss_rel_diff")
+            if d is not None:
+                diffs[impl] = max(diffs.get(impl, 0.0), d)
+    ft1 = "fit.t1."
+    provider = info.get(ft1 + "torch_sgemm_from", "?")
+    torch_threads = ", ".join(f"{n}: {info.get(f'fit.t{n}.torch_fit_threads', '?')} / OpenBLAS "
+                              f"{info.get(f'fit.t{n}.openblas_threads', '?')}" for n in threads)
+    lines = []
+    add = lines.append
+    add(f"Training: an epoch (`model.fit`). Measured "
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d} with `side_by_side` (`bash "
+        "scripts/bench.sh`, or `side_by_side --fit-only`); every peer in the same run, on the same "
+        "data and initial weights (written once by the runner, read by each peer).")
+    add("")
+    add(f"- **Machine**: {cpu_description()}; {os_description()}. Load (1-minute average) at the "
+        f"start / end of the run: {info.get('loadavg_start', '?')} / {info.get('loadavg_end', '?')} "
+        f"on {os.cpu_count()} CPUs: other work on the machine slows the 2-thread rows most (a "
+        "descheduled thread stalls the others; PyTorch's OpenMP and this library's thread team "
+        "alike).")
+    add(f"- **This library**: {compiler_text}, `{flags}`; `sequential` (io/layers.hpp) of the "
+        "recurrent layer (`recurrentActivation` sigmoid) and Dense, `compile` with "
+        "`train::adam<float>(1e-3)` and the loss, `fit` with `FitArgs{epochs = 1, batchSize, "
+        "shuffle = false}`; threads: the recurrent layer's, `LoadOptions::threads` (Dense, loss and "
+        "optimizer on the calling thread).")
+    add(f"- **PyTorch** {info.get(ft1 + 'torch_version', '?')} (`torch_fit.py`): `nn.LSTM` / "
+        "`nn.GRU` (batch_first; the LSTM's `b_hh` zero and frozen, as TF.js has one bias) + "
+        "`nn.Linear` on the last step; softmax, then TF.js's clipped log (−Σ y·log(clip(p, 1e-7, "
+        "1 − 1e-7)), not log_softmax + NLL: the same maths up to the ε clip) or MSE; "
+        "`torch.optim.Adam(lr=1e-3, eps=1e-7)`; per batch `zero_grad(set_to_none=True)`, forward, "
+        f"loss, `backward`, `step`. BLAS: {info.get(ft1 + 'openblas_config', '?')} (`sgemm_` from "
+        f"`{'/'.join(provider.split('/')[-2:])}`, {info.get(ft1 + 'torch_sgemm_gflops', '?')} "
+        f"GFLOP/s on one thread); `torch.set_num_threads` / OpenBLAS threads in effect — "
+        f"{torch_threads}.")
+    add(f"- **TF.js** {info.get('t1.tfjs_version', '?')} (`@tensorflow/tfjs`, Node.js "
+        f"{info.get('t1.tfjs_node_version', '?')}, `tf.setBackend('cpu')`: the pure-JS kernels, "
+        "**one thread**, so only in the 1-thread rows) (`tfjs_fit.js`): the same "
+        "`tf.sequential`, `tf.train.adam(1e-3)`, `model.fit(x, y, {epochs: 1, batchSize, "
+        "shuffle: false})`.")
+    add(f"- **Method**: float32; one untimed warm-up epoch, then {results.get('fit_epochs', 5)} "
+        "timed epochs (one `fit` call each); **median** wall time per epoch → samples/s. Checked: "
+        "every epoch's loss of each peer against this library's (relative): PyTorch "
+        f"{diffs.get('torch', float('nan')):.1e}, TF.js {diffs.get('tfjs', float('nan')):.1e}, "
+        f"this library with 2 threads against 1 {diffs.get('recurrent', float('nan')):.1e} (limit "
+        f"{results.get('fit_tolerance', 1e-3):g}). PyTorch has no reset-before GRU, TF.js no "
+        "reset-after GRU (–).")
+    add("")
+    add("Samples per second; ratios are recurrent / other: **> 1 means this library is faster**.")
+    add("")
+    add("| model | cell | samples, batch | T, I, H → out | threads | recurrent samples/s | "
+        "PyTorch samples/s | TF.js samples/s | rec. / PyTorch | rec. / TF.js |")
+    add("|---|---|--:|---|--:|--:|--:|--:|--:|--:|")
+    subsets = set()
+    for row in rows:
+        rec = (row.get("recurrent") or {}).get("samples_per_s")
+        tor = (row.get("torch") or {}).get("samples_per_s")
+        tfj = (row.get("tfjs") or {}).get("samples_per_s")
+        tfjs_samples = (row.get("tfjs") or {}).get("epoch_samples", row["samples"])
+        mark = ""
+        if tfj is not None and tfjs_samples < row["samples"]:
+            mark = " *"
+            subsets.add(tfjs_samples)
+        add(f"| {row['model']} | {FIT_CELLS.get(row['cell'], row['cell'])} | {row['samples']}, "
+            f"{row['batch']} | {row['time']}, {row['input']}, {row['units']} → {row['outputs']} "
+            f"{LOSSES.get(row['loss'], row['loss'])} | {row['threads']} | {rate(rec)} | "
+            f"{rate(tor)} | {rate(tfj)}{mark} | {ratio(rec, tor)} | {ratio(rec, tfj)} |")
+    if subsets:
+        add("")
+        add(f"\\* TF.js's cpu backend takes minutes per W3 epoch: its epochs there are the first "
+            f"{', '.join(str(n) for n in sorted(subsets))} samples (whole batches, so the rate per "
+            "sample is the full epoch's); its losses are checked against this library's on the "
+            "same subset.")
+    return "\n".join(lines) + "\n"
+
+
+def rewrite_fit(readme_text, body):
+    """Puts `body` between the fit markers (added after the training block if missing)."""
+    block = f"{FIT_BEGIN}\n{body}{FIT_END}"
+    if FIT_BEGIN in readme_text and FIT_END in readme_text:
+        start = readme_text.index(FIT_BEGIN)
+        end = readme_text.index(FIT_END, start) + len(FIT_END)
+        return readme_text[:start] + block + readme_text[end:]
+    anchor = TRAIN_END if TRAIN_END in readme_text else END
+    at = readme_text.index(anchor) + len(anchor)
+    return readme_text[:at] + "\n\n" + block + readme_text[at:]
+
+
 def rewrite_train(readme_text, body):
     """Puts `body` between the training markers (added after the perf-table block if missing)."""
     block = f"{TRAIN_BEGIN}\n{body}{TRAIN_END}"
@@ -382,16 +504,20 @@ def main():
     # Results without inference rows (side_by_side --train-only) leave the perf-table block alone.
     body = render(results, args.build_dir, streaming) if results.get("rows") else None
     train_body = render_train(results)
+    fit_body = render_fit(results, args.build_dir)
     if args.print:
-        sys.stdout.write((body or "") + ("\n" + train_body if train_body else ""))
+        sys.stdout.write((body or "") + ("\n" + train_body if train_body else "")
+                         + ("\n" + fit_body if fit_body else ""))
         return
     with open(args.readme, encoding="utf-8") as f:
         text = f.read()
     new = rewrite(text, body) if body else text
-    if train_body and END not in new:
-        new = rewrite(new, "")  # the training block goes after the (here empty) perf-table block
+    if (train_body or fit_body) and END not in new:
+        new = rewrite(new, "")  # the other blocks go after the (here empty) perf-table block
     if train_body:
         new = rewrite_train(new, train_body)
+    if fit_body:
+        new = rewrite_fit(new, fit_body)
     with open(args.readme, "w", encoding="utf-8") as f:
         f.write(new)
     print(f"update_readme: {args.readme} performance section regenerated "
