@@ -47,13 +47,11 @@ int main() {
   io::Graph g;
   const auto sourceIn = g.input({time, symbols}, "source");
   const auto previousIn = g.input({time, symbols}, "previous");
-  // [output, h, c] of the encoder; extra inputs of a recurrent layer are its initial states.
+  // const [, h, c] = encoder.apply(source): [output, h, c]; the output itself is not used.
   const auto encoded = g.applyMany(L::lstm({{"units", 32}, {"returnState", true}}), {sourceIn}, 3);
-  // `fit` needs every output of a layer to reach the loss (an unused one stops the backward pass
-  // with a ShapeError). An LSTM's output is its h, so the average of the two is exactly h.
-  const auto h = g.apply(L::average(), {encoded[0], encoded[1]});
-  const auto decoded =
-      g.apply(L::lstm({{"units", 32}, {"returnSequences", true}}), {previousIn, h, encoded[2]});
+  // Extra inputs of a recurrent layer are its initial states: decoder.apply([previous, h, c]).
+  const auto decoded = g.apply(L::lstm({{"units", 32}, {"returnSequences", true}}),
+                               {previousIn, encoded[1], encoded[2]});
   const auto out = g.apply(L::dense({{"units", symbols}, {"activation", "softmax"}}), decoded);
   auto model = g.model<float>({sourceIn, previousIn}, {out});
   std::cout << model.summary();

@@ -136,6 +136,18 @@ TEST_CASE("training: gradients through merge layers and two outputs match finite
   }
 }
 
+TEST_CASE("training: outputs nothing depends on get zero gradients (a returnState encoder)",
+          "[training]") {
+  Graph g;
+  auto x = g.input({4, 3});
+  // const [, h, c] = tf.layers.lstm({units: 3, returnState: true}).apply(x): the output unused
+  auto outs = g.applyMany(L::lstm({{"units", 3}, {"returnState", true}}), {x}, 3);
+  auto y = g.apply(L::dense({{"units", 2}}), outs[2]);
+  auto model = g.model<double>({x}, {y});
+  checkGradient(model, {tensor<double>({3, 4, 3}, 0.9, 0.4)}, {tensor<double>({3, 2}, 0.5, 1.3)},
+                {"meanSquaredError"});
+}
+
 TEST_CASE("training: fit options, callbacks and optimizer state", "[training]") {
   auto build = [] {
     return recurrent::io::sequential<float>(
