@@ -5,8 +5,7 @@
 #include <recurrent/recurrent.hpp>
 
 #if RECURRENT_HAS_JSON
-#define RECURRENT_TEST_MODEL_INSTANCES  // the unit tests' one instantiation of the model code
-#include "support/model_instances.hpp"
+#include <recurrent/io/tfjs.hpp>
 
 #include <cmath>
 #include <cstdint>

@@ -6,7 +6,7 @@
 #include <recurrent/recurrent.hpp>
 
 #if RECURRENT_HAS_JSON
-#include "support/model_instances.hpp"
+#include <recurrent/io/tfjs.hpp>
 
 #include <cmath>
 #include <filesystem>

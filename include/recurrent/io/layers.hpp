@@ -273,4 +273,31 @@ class Graph {
 
 }  // namespace recurrent::io
 
+/// The model code of one scalar type as explicit instantiations (here, at the end of the
+/// header pair io/tfjs.hpp + io/layers.hpp, whichever is included first): declarations with
+/// `prefix` = `extern`, definitions with an empty prefix (io/instantiate.hpp).
+#define RECURRENT_IO_MODEL_TEMPLATES(prefix, Scalar)                                         \
+  prefix template class recurrent::io::LayersModel<Scalar>;                                  \
+  prefix template recurrent::io::LayersModel<Scalar> recurrent::io::loadLayersModel<Scalar>( \
+      const std::string&, const recurrent::io::LoadOptions&);                                \
+  prefix template recurrent::io::LayersModel<Scalar> recurrent::io::loadLayersModel<Scalar>( \
+      const nlohmann::json&, const std::function<std::string(const std::string&)>&,          \
+      const recurrent::io::LoadOptions&);                                                    \
+  prefix template recurrent::io::LayersModel<Scalar> recurrent::io::sequential<Scalar>(      \
+      const std::vector<recurrent::io::LayerSpec>&, const std::string&,                      \
+      const recurrent::io::LoadOptions&);                                                    \
+  prefix template recurrent::io::LayersModel<Scalar> recurrent::io::Graph::model<Scalar>(    \
+      const std::vector<recurrent::io::SymbolicTensor>&,                                     \
+      const std::vector<recurrent::io::SymbolicTensor>&, const std::string&,                 \
+      const recurrent::io::LoadOptions&) const;                                              \
+  prefix template recurrent::io::Callback recurrent::io::earlyStopping<Scalar>(              \
+      recurrent::io::LayersModel<Scalar>&, recurrent::io::EarlyStoppingArgs);
+
+// With RECURRENT_EXTERN_TEMPLATES, io/tfjs.hpp and this file only declare the float and double
+// model code; one translation unit per type instantiates it (io/instantiate.hpp).
+#ifdef RECURRENT_EXTERN_TEMPLATES
+RECURRENT_IO_MODEL_TEMPLATES(extern, float)
+RECURRENT_IO_MODEL_TEMPLATES(extern, double)
+#endif
+
 #endif  // RECURRENT_IO_LAYERS_HPP
