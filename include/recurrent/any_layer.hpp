@@ -85,8 +85,8 @@ class AnyLayer {
     if (inputs.rank() != 3)
       detail::raise<ShapeError>(
           who(), "Input 0 is incompatible with layer " + name() +
-                     ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) +
-                     " (shape " + detail::shapeString(inputs.shape) + ")");
+                     ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) + " (shape " +
+                     detail::shapeString(inputs.shape) + ")");
     if (!holds(inputs)) checkData(who(), "inputs", inputs);
     CallArgs<Scalar>& call = call_;  // reused: its vectors keep their capacity
     call.mask = MatrixView<Scalar>();
@@ -96,8 +96,8 @@ class AnyLayer {
     if (args.mask) {
       const auto& m = *args.mask;
       if (m.rank() != 2)
-        detail::raise<ShapeError>(
-            who(), "mask: expected rank 2 [batch, time], got shape " + detail::shapeString(m.shape));
+        detail::raise<ShapeError>(who(), "mask: expected rank 2 [batch, time], got shape " +
+                                             detail::shapeString(m.shape));
       if (!holds(m)) checkData(who(), "mask", m);
       call.mask = MatrixView<Scalar>(m.data.data(), m.shape[0], m.shape[1]);
     }
@@ -291,20 +291,20 @@ class AnyLayer {
       const std::size_t states = layer.returnState() ? result.states.size() : 0;
       if (d.size() != outputs + states)
         detail::raise<ShapeError>(who(), "dOutputs: expected " + std::to_string(outputs + states) +
-                                           " gradient(s), one per output, got " +
-                                           std::to_string(d.size()));
+                                             " gradient(s), one per output, got " +
+                                             std::to_string(d.size()));
       auto seq = [&](const FlatTensor<Scalar>& t, const char* what) {
         if (t.shape.empty()) return SequenceView<Scalar>();
         if (t.rank() != 3)
           detail::raise<ShapeError>(who(), std::string(what) + ": expected rank 3, got shape " +
-                                             detail::shapeString(t.shape));
+                                               detail::shapeString(t.shape));
         return SequenceView<Scalar>(t.data.data(), t.shape[0], t.shape[1], t.shape[2]);
       };
       auto mat = [&](const FlatTensor<Scalar>& t, const char* what) {
         if (t.shape.empty()) return MatrixView<Scalar>();
         if (t.rank() != 2)
           detail::raise<ShapeError>(who(), std::string(what) + ": expected rank 2, got shape " +
-                                             detail::shapeString(t.shape));
+                                               detail::shapeString(t.shape));
         return MatrixView<Scalar>(t.data.data(), t.shape[0], t.shape[1]);
       };
       std::vector<MatrixView<Scalar>>& dStates = dStates_;  // reused
@@ -376,7 +376,7 @@ class AnyLayer {
 
     Layer layer;
     Slot slots_[2];
-    std::size_t current_ = 0;  // the slot of the last call
+    std::size_t current_ = 0;                       // the slot of the last call
     std::vector<detail::Workspace<Scalar>> zeros_;  // state gradients not given
     std::vector<MatrixView<Scalar>> dStates_;
   };

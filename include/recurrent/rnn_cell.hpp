@@ -417,8 +417,7 @@ class RNNCell {
   }
   /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.
   static void maskRows(const ConstRows<Scalar>& src, const detail::Workspace<Scalar>& mask,
-                       Index batch,
-                       detail::Workspace<Scalar>& dst) {
+                       Index batch, detail::Workspace<Scalar>& dst) {
     dst.resize(src.rows(), src.cols());
     for (Index r = 0; r < src.rows(); ++r)
       dst.row(r).array() = src.row(r).array() * mask.row(r % batch).array();
@@ -468,8 +467,8 @@ class RNNCell {
   detail::PackedMatrix<Scalar> packedRecurrent_;  // the recurrent kernel (or its z,r part)
   DropoutMask<Scalar> inputMask_, recurrentMask_;
   detail::Workspace<Scalar> maskedInput_;  // scratch for input dropout
-  detail::ThreadTeam* team_ = nullptr;  // set by the layer for multi-threaded calls
-  std::uint64_t version_ = 0;           // bumped by every repack()
+  detail::ThreadTeam* team_ = nullptr;     // set by the layer for multi-threaded calls
+  std::uint64_t version_ = 0;              // bumped by every repack()
 
   // Backward: transposed kernels (packed when the weights changed) and scratch.
   std::uint64_t backwardVersion_ = ~std::uint64_t{0};

@@ -256,8 +256,8 @@ class RNN {
     Index batch = 0, time = 0;
     bool dropout = false;
     // Workspaces (as below): a last, smaller batch of an epoch costs no reallocation.
-    detail::Workspace<Scalar> x;        // [time·batch, features]
-    detail::Workspace<Scalar> states;   // [(time+1)·batch, stateWidth]: before step 0 … after T−1
+    detail::Workspace<Scalar> x;       // [time·batch, features]
+    detail::Workspace<Scalar> states;  // [(time+1)·batch, stateWidth]: before step 0 … after T−1
     detail::Workspace<Scalar> records;  // [time·batch, recordWidth]
     detail::Workspace<Scalar> mask;     // [batch, time], empty without a mask
   };
@@ -266,19 +266,19 @@ class RNN {
   RNNLayerArgs args_;
   std::string name_;
   RandomEngine rng_;
-  std::vector<Index> widths_;       // state widths, TF.js order
-  Index statefulBatch_ = -1;        // fixed batch of a stateful layer (-1: not yet known)
+  std::vector<Index> widths_;  // state widths, TF.js order
+  Index statefulBatch_ = -1;   // fixed batch of a stateful layer (-1: not yet known)
   // The batch-sized buffers are workspaces: they keep their storage when the batch size
   // changes (fit's last, smaller batch of an epoch, then the next epoch's full ones).
-  detail::Workspace<Scalar> stored_;           // stateful: packed stored states [batch, sum(widths)]
+  detail::Workspace<Scalar> stored_;  // stateful: packed stored states [batch, sum(widths)]
   detail::Workspace<Scalar> state_, scratch_;  // packed states of the running call
   detail::Workspace<Scalar> projection_;       // [batch·time, projectionSize]
-  detail::TeamHandle team_;         // helper threads (threads > 1)
+  detail::TeamHandle team_;                    // helper threads (threads > 1)
   Tape tape_;
   // backward workspace: gradients of the projection / recurrent side ([time·batch, ·]), of the
   // states (two [batch, width] buffers used in turn, one for masked rows) and of the inputs.
   detail::Workspace<Scalar> dProj_, dRec_, dState_, dScratch_, dHeld_, dInputs_;
-  Index gradShapesInputDim_ = -1;                // the input width gradShapes_ are for
+  Index gradShapesInputDim_ = -1;               // the input width gradShapes_ are for
   std::vector<std::vector<Index>> gradShapes_;  // getWeights() shapes at that width
   // `this` once prepareStep has checked and sized everything for step()'s hot path; a copy or a
   // moved-to layer (another `this`) and anything that resizes the workspace start again.

@@ -359,7 +359,7 @@ class StackBase {
   // Batch-sized workspaces: they keep their storage when a smaller (last) batch comes and goes.
   std::vector<detail::Workspace<Scalar>> projections_;
   detail::Workspace<Scalar> dWork_;  // backward: the state gradients of a step, cell by cell
-  Layout layout_;         // backward: the cells' columns (set by prepareBackward)
+  Layout layout_;                    // backward: the cells' columns (set by prepareBackward)
   /// `c.getWeights().size()` of cell `i`, counted once the cell is built (getWeights copies
   /// every weight; the count of a built cell does not change).
   template <class C>
@@ -370,9 +370,9 @@ class StackBase {
     return weightCounts_[k];
   }
   static constexpr std::size_t kUncounted = ~std::size_t{0};
-  std::vector<std::size_t> weightCounts_;     // weights per cell (weightCountOf)
-  Index layoutInputDim_ = -1;                 // the input width of weightCounts_ and layout_
-  std::vector<FlatTensor<Scalar>> part_;      // setWeights: one cell's weights
+  std::vector<std::size_t> weightCounts_;  // weights per cell (weightCountOf)
+  Index layoutInputDim_ = -1;              // the input width of weightCounts_ and layout_
+  std::vector<FlatTensor<Scalar>> part_;   // setWeights: one cell's weights
 };
 
 }  // namespace detail

@@ -340,7 +340,7 @@ long fitBatchAllocations(recurrent::io::LayersModel<float>& model, Index outputs
   model.compile({recurrent::train::adam<float>(0.01f), {"meanSquaredError"}, {"mae"}});
   recurrent::io::FitArgs<float> args;
   args.batchSize = 4;
-  args.seed = 3;  // shuffled: each epoch gathers its batches in another order
+  args.seed = 3;          // shuffled: each epoch gathers its batches in another order
   model.fit(x, y, args);  // the warm-up epoch: buffers sized, optimizer slots created
   long count = 0, batches = 0;
   recurrent::io::Callback cb;

@@ -24,14 +24,13 @@ class Workspace : public Eigen::Map<Matrix<Scalar>, Eigen::AlignedMax> {
 
  public:
   Workspace() : Base(nullptr, 0, 0) {}
-  Workspace(const Workspace& other) : Base(nullptr, 0, 0), buffer_(other.buffer_) {
-    rebind(other.rows(), other.cols());
-  }
+  Workspace(const Workspace& other) : Base(nullptr, 0, 0) { *this = other; }
   Workspace(Workspace&& other) noexcept : Base(nullptr, 0, 0) { swap(other); }
+  /// Copies the values (of the current size) into this workspace's storage.
   Workspace& operator=(const Workspace& other) {
     if (this != &other) {
-      buffer_ = other.buffer_;
-      rebind(other.rows(), other.cols());
+      resize(other.rows(), other.cols());
+      Base::operator=(other);
     }
     return *this;
   }

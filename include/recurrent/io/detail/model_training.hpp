@@ -26,10 +26,10 @@ struct Compiled {
   std::vector<std::string> names;                           ///< TF.js metricsNames
   // What a training step (trainOnBatch, each batch of fit) uses, kept between steps: buffers
   // keep their storage, so that a step allocates nothing once the sizes are known.
-  std::string trainWho;  ///< trainOnBatch's error prefix, built once
-  typename LayersModel<Scalar>::Run run;                ///< the recorded forward pass
+  std::string trainWho;                                ///< trainOnBatch's error prefix, built once
+  typename LayersModel<Scalar>::Run run;               ///< the recorded forward pass
   std::vector<const FlatTensor<Scalar>*> predictions;  ///< the model outputs, in `run`
-  std::vector<double> values;                           ///< the step's loss and metrics
+  std::vector<double> values;                          ///< the step's loss and metrics
   std::vector<FlatTensor<Scalar>> lossValues, metricValues, dLoss, dPred;
   FlatTensor<Scalar> total;
   /// ∂L/∂(each node's outputs), ∂L/∂(each node's inputs) of backward; the layers' inputs.
@@ -350,8 +350,7 @@ const std::vector<double>& LayersModel<Scalar>::trainStep(const std::vector<Tens
       }
     }
     c.optimizerVariables.clear();
-    for (const auto& v : c.variables)
-      c.optimizerVariables.push_back({v.value, v.gradient, v.size});
+    for (const auto& v : c.variables) c.optimizerVariables.push_back({v.value, v.gradient, v.size});
     c.variablesListed = true;
   }
   backward(run, c.dPred);
