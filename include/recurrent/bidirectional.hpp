@@ -416,9 +416,8 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
   forward_.backward(upFw, w.gFw);
   backward_.backward(upBw, w.gBw);
 
-  // out = forward's gradients then backward's. Without accumulate the weight and state gradients
-  // are swapped into `out` (no copy; `out`'s old buffers are reused by the next call); with it,
-  // every shape is checked before anything is added.
+  // out = forward's gradients then backward's. Without accumulate they are copied into `out`'s
+  // storage; with it, every shape is checked before anything is added.
   const std::size_t nwFw = w.gFw.weights.size(), nsFw = w.gFw.initialState.size();
   const std::size_t nw = nwFw + w.gBw.weights.size(), ns = nsFw + w.gBw.initialState.size();
   auto weightGrad = [&](std::size_t i) -> FlatTensor<Scalar>& {
@@ -451,8 +450,11 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
     out.inputs = w.gFw.inputs + w.gBw.inputs;
     out.weights.resize(nw);
     out.initialState.resize(ns);
-    for (std::size_t i = 0; i < nw; ++i) std::swap(out.weights[i], weightGrad(i));
-    for (std::size_t i = 0; i < ns; ++i) out.initialState[i].swap(stateGrad(i));
+    // Copied, not swapped: each side keeps its buffers. (A swap hands each direction the
+    // caller's previous buffers, empty at first: refilled at the next call of that batch size,
+    // which for fit's last, smaller batch is one epoch later.)
+    for (std::size_t i = 0; i < nw; ++i) out.weights[i] = weightGrad(i);
+    for (std::size_t i = 0; i < ns; ++i) out.initialState[i] = stateGrad(i);
   }
 }
 
