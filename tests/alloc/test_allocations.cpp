@@ -333,10 +333,15 @@ recurrent::FlatTensor<float> fitData(std::vector<Index> shape, float phase) {
 /// three full batches and a last one of 1, whose smaller workspace must not cost the next
 /// epoch's full batches a reallocation. Each epoch is a `fit` call of its own, as a caller
 /// that evaluates between epochs would make them.
-long fitBatchAllocations(recurrent::io::LayersModel<float>& model, Index outputs) {
+long fitBatchAllocations(recurrent::io::LayersModel<float>& model, Index outputs,
+                         bool padded = false) {
   const Index samples = 13;
-  const std::vector<recurrent::FlatTensor<float>> x{fitData({samples, 5, 3}, 0.1f)},
-      y{fitData({samples, outputs}, 0.7f)};
+  std::vector<recurrent::FlatTensor<float>> x{fitData({samples, 5, 3}, 0.1f)};
+  const std::vector<recurrent::FlatTensor<float>> y{fitData({samples, outputs}, 0.7f)};
+  if (padded)  // the last s % 3 steps of sample s are zeros (masked by a Masking layer)
+    for (std::size_t s = 0; s < 13; ++s)
+      for (std::size_t t = 5 - s % 3; t < 5; ++t)
+        for (std::size_t f = 0; f < 3; ++f) x[0].data[(s * 5 + t) * 3 + f] = 0;
   model.compile({recurrent::train::adam<float>(0.01f), {"meanSquaredError"}, {"mae"}});
   recurrent::io::FitArgs<float> args;
   args.batchSize = 4;
@@ -380,6 +385,12 @@ TEST_CASE("fit allocates nothing in a batch after the first epoch", "[alloc][fit
          L::dense({{"units", 1}}), L::flatten()},
         "bidirectional_gru", options);
     CHECK(fitBatchAllocations(model, 5) == 0);
+  }
+  SECTION("Masking -> LSTM (sequences) -> GRU: masks every batch") {
+    auto model = recurrent::io::sequential<float>(
+        {L::masking({{"maskValue", 0}, {"inputShape", {5, 3}}}),
+         L::lstm({{"units", 4}, {"returnSequences", true}}), L::gru({{"units", 2}})});
+    CHECK(fitBatchAllocations(model, 2, true) == 0);
   }
 }
 #endif  // RECURRENT_HAS_JSON

@@ -435,7 +435,7 @@ void LayersModel<Scalar>::execute(const std::vector<Tensor>& inputs,
     auto& layer = *layers_[node.layer];
     layer.forward(ins, callMask, mode, run.values[n]);
     if (layer.supportsMasking()) {
-      run.masks[n] = layer.computeMask(ins, firstMask, masks);
+      layer.computeMask(ins, firstMask, masks, run.masks[n]);
     } else {
       run.masks[n].reset();
     }

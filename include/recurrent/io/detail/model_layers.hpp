@@ -140,11 +140,15 @@ class ModelLayer {
     forward(inputs, mask, ForwardMode{}, outputs);
     return outputs;
   }
-  /// TF.js `computeMask` (the default carries the first input's mask over). `masks` holds every
-  /// input's mask (null where none); only merge layers look beyond the first.
-  virtual Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
-                           const std::vector<const Tensor*>& /*masks*/) const {
-    return mask != nullptr ? Mask(*mask) : Mask();
+  /// TF.js `computeMask` into `out` (the default carries the first input's mask over). `masks`
+  /// holds every input's mask (null where none); only merge layers look beyond the first. `out`
+  /// is the caller's and is overwritten in place (a mask kept engaged keeps its storage).
+  virtual void computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                           const std::vector<const Tensor*>& /*masks*/, Mask& out) const {
+    if (mask != nullptr)
+      engaged(out) = *mask;
+    else
+      out.reset();
   }
   virtual bool stateful() const { return false; }
   virtual void resetStates() {}
@@ -186,6 +190,11 @@ class ModelLayer {
                         "the weights; input shape " +
                             shapeText(s));
     return s.back();
+  }
+  /// `m`'s tensor, made if `m` holds none (for `computeMask` to fill).
+  static Tensor& engaged(Mask& m) {
+    if (!m) m.emplace();
+    return *m;
   }
   /// `outputs` holding one tensor (of a one-output layer), for `forward` to fill.
   static Tensor& single(std::vector<Tensor>& outputs) {
@@ -508,13 +517,14 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
              grad_.data(),
              static_cast<Index>(table_.size())}};
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
-                   const std::vector<const Tensor*>&) const override {
-    if (!maskZero_) return Mask();
+  void computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    if (!maskZero_) return out.reset();
     const Tensor& ids = this->one(inputs);
-    Tensor m(ids.shape, std::vector<Scalar>(ids.data.size()));
+    Tensor& m = this->engaged(out);
+    m.shape = ids.shape;
+    m.data.resize(ids.data.size());
     for (std::size_t i = 0; i < ids.data.size(); ++i) m.data[i] = ids.data[i] != 0 ? 1 : 0;
-    return m;
   }
 
  private:
@@ -561,11 +571,9 @@ class MaskingLayer final : public ModelLayer<Scalar> {
     keep(*inputs[0], keep_);
     scaleRows(dInputs[0], keep_);
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
-                   const std::vector<const Tensor*>&) const override {
-    Tensor m;
-    keep(this->one(inputs), m);
-    return m;
+  void computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    keep(this->one(inputs), this->engaged(out));
   }
 
  private:
@@ -794,13 +802,14 @@ class MergeLayer final : public ModelLayer<Scalar> {
       }
     }
   }
-  Mask computeMask(const std::vector<const Tensor*>&, const Tensor*,
-                   const std::vector<const Tensor*>& masks) const override {
-    Mask out;
+  void computeMask(const std::vector<const Tensor*>&, const Tensor*,
+                   const std::vector<const Tensor*>& masks, Mask& out) const override {
+    bool any = false;
     for (const Tensor* m : masks) {
       if (m == nullptr) continue;
-      if (!out) {
-        out = *m;
+      if (!any) {
+        this->engaged(out) = *m;
+        any = true;
       } else {
         if (m->data.size() != out->data.size())
           raise<ShapeError>(this->who("computeMask"), "input masks of different shapes " +
@@ -810,7 +819,7 @@ class MergeLayer final : public ModelLayer<Scalar> {
           out->data[k] = out->data[k] != 0 && m->data[k] != 0 ? 1 : 0;
       }
     }
-    return out;
+    if (!any) out.reset();
   }
 
  private:
@@ -866,7 +875,8 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
       : ModelLayer<Scalar>(std::move(cls), std::move(name)),
         spec_(std::move(spec)),
         slots_(std::move(slots)),
-        layer_(layerFromConfig<Scalar>(spec_)) {}
+        layer_(layerFromConfig<Scalar>(spec_)),
+        returnSequences_(returnSequences()) {}
   bool supportsMasking() const override { return true; }
   bool stateful() const override { return layer_.stateful(); }
   void resetStates() override {
@@ -957,10 +967,10 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   }
   /// TF.js RNN/Bidirectional `computeMask`: the input mask when returning sequences, else none
   /// (the executor gives every output of the call the first output's mask).
-  Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
-                   const std::vector<const Tensor*>&) const override {
-    if (mask == nullptr || !returnSequences()) return Mask();
-    return Mask(*mask);
+  void computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    if (mask == nullptr || !returnSequences_) return out.reset();
+    this->engaged(out) = *mask;
   }
   AnyLayer<Scalar>& layer() { return layer_; }
 
@@ -979,6 +989,7 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   std::vector<Tensor> values_, gradients_;  ///< the weights in the layer's layout, their gradients
   LayerGradients<Scalar> grads_;
   LayerCallArgs<Scalar> callArgs_;  ///< forward's, reused
+  bool returnSequences_;            ///< the config's, read once (computeMask runs every batch)
 };
 
 }  // namespace recurrent::io::detail
