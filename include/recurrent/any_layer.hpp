@@ -8,6 +8,7 @@
 
 #include <recurrent/bidirectional.hpp>
 #include <recurrent/detail/checks.hpp>
+#include <recurrent/detail/workspace.hpp>
 #include <recurrent/rnn_layer.hpp>
 
 #include <memory>
@@ -72,30 +73,41 @@ class AnyLayer {
   /// `[output(s)..., states...]` in TF.js order. @throws ShapeError for a rank ≠ 3 input etc.
   std::vector<FlatTensor<Scalar>> apply(const FlatTensor<Scalar>& inputs,
                                         const LayerCallArgs<Scalar>& args = {}) {
-    const std::string who = detail::where(className_, name(), "apply");
+    std::vector<FlatTensor<Scalar>> outputs;
+    apply(inputs, args, outputs);
+    return outputs;
+  }
+  /// `apply` into `outputs`, overwritten in place: each tensor keeps its storage, so a training
+  /// loop that passes the same vector every batch allocates nothing once the sizes are known.
+  void apply(const FlatTensor<Scalar>& inputs, const LayerCallArgs<Scalar>& args,
+             std::vector<FlatTensor<Scalar>>& outputs) {
+    auto who = [&] { return detail::where(className_, name(), "apply"); };  // on errors only
     if (inputs.rank() != 3)
       detail::raise<ShapeError>(
-          who, "Input 0 is incompatible with layer " + name() +
-                   ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) + " (shape " +
-                   detail::shapeString(inputs.shape) + ")");
-    checkData(who, "inputs", inputs);
-    CallArgs<Scalar> call;
+          who(), "Input 0 is incompatible with layer " + name() +
+                     ": expected ndim=3, found ndim=" + std::to_string(inputs.rank()) + " (shape " +
+                     detail::shapeString(inputs.shape) + ")");
+    if (!holds(inputs)) checkData(who(), "inputs", inputs);
+    CallArgs<Scalar>& call = call_;  // reused: its vectors keep their capacity
+    call.mask = MatrixView<Scalar>();
+    call.initialState.clear();
+    call.dropoutMasks.clear();
     call.training = args.training;
     if (args.mask) {
       const auto& m = *args.mask;
       if (m.rank() != 2)
-        detail::raise<ShapeError>(
-            who, "mask: expected rank 2 [batch, time], got shape " + detail::shapeString(m.shape));
-      checkData(who, "mask", m);
+        detail::raise<ShapeError>(who(), "mask: expected rank 2 [batch, time], got shape " +
+                                             detail::shapeString(m.shape));
+      if (!holds(m)) checkData(who(), "mask", m);
       call.mask = MatrixView<Scalar>(m.data.data(), m.shape[0], m.shape[1]);
     }
     for (std::size_t i = 0; i < args.initialState.size(); ++i) {
       const auto& s = args.initialState[i];
       if (s.rank() != 2)
-        detail::raise<ShapeError>(who, "initialState[" + std::to_string(i) +
-                                           "]: expected rank 2 [batch, units], got shape " +
-                                           detail::shapeString(s.shape));
-      checkData(who, "initialState[" + std::to_string(i) + "]", s);
+        detail::raise<ShapeError>(who(), "initialState[" + std::to_string(i) +
+                                             "]: expected rank 2 [batch, units], got shape " +
+                                             detail::shapeString(s.shape));
+      if (!holds(s)) checkData(who(), "initialState[" + std::to_string(i) + "]", s);
       call.initialState.emplace_back(s.data.data(), s.shape[0], s.shape[1]);
     }
     call.record = args.record;
@@ -105,10 +117,10 @@ class AnyLayer {
       auto view = [&](const std::optional<FlatTensor<Scalar>>& t, const char* what) {
         if (!t) return MatrixView<Scalar>();
         if (t->rank() != 2)
-          detail::raise<ShapeError>(who, std::string("dropoutMasks ") + what +
-                                             ": expected rank 2, got shape " +
-                                             detail::shapeString(t->shape));
-        checkData(who, std::string("dropoutMasks ") + what, *t);
+          detail::raise<ShapeError>(who(), std::string("dropoutMasks ") + what +
+                                               ": expected rank 2, got shape " +
+                                               detail::shapeString(t->shape));
+        if (!holds(*t)) checkData(who(), std::string("dropoutMasks ") + what, *t);
         return MatrixView<Scalar>(t->data.data(), t->shape[0], t->shape[1]);
       };
       c.input = view(m.input, "input");
@@ -116,18 +128,19 @@ class AnyLayer {
       call.dropoutMasks.push_back(c);
     }
     SequenceView<Scalar> x(inputs.data.data(), inputs.shape[0], inputs.shape[1], inputs.shape[2]);
-    return self_->apply(x, call);
+    self_->apply(x, call, outputs);
   }
 
   /// Backpropagation through the last (recorded) `apply`: `dOutputs` holds ∂L/∂(each output
-  /// it returned), in its order and shapes (an empty tensor, no shape, = zeros).
+  /// it returned), in its order and shapes (an empty tensor, no shape, = zeros). `out` is
+  /// overwritten in place (its tensors keep their storage).
   /// @throws StateError, ShapeError as `RNN::backward`.
   void backward(const std::vector<FlatTensor<Scalar>>& dOutputs, LayerGradients<Scalar>& out) {
-    const std::string who = detail::where(className_, name(), "backward");
     for (std::size_t i = 0; i < dOutputs.size(); ++i)
-      if (!dOutputs[i].shape.empty())  // empty = zeros (an output nothing depends on)
-        checkData(who, "dOutputs[" + std::to_string(i) + "]", dOutputs[i]);
-    self_->backward(who, dOutputs, out);
+      if (!dOutputs[i].shape.empty() && !holds(dOutputs[i]))  // empty = zeros (an unused output)
+        checkData(detail::where(className_, name(), "backward"),
+                  "dOutputs[" + std::to_string(i) + "]", dOutputs[i]);
+    self_->backward(className_, dOutputs, out);
   }
 
   /// Builds for an input shape `[batch, time, features]`.
@@ -169,21 +182,37 @@ class AnyLayer {
   }
 
  private:
-  /// A tensor's data must hold exactly the elements its shape says (no negative dimension).
-  static void checkData(const std::string& who, const std::string& what,
-                        const FlatTensor<Scalar>& t) {
+  /// True when a tensor's data holds exactly the elements its shape says (no negative
+  /// dimension). Checked first, so that the names of `checkData` are built only on errors.
+  static bool holds(const FlatTensor<Scalar>& t) {
     bool ok = true;
     for (Index d : t.shape) ok = ok && d >= 0;
-    if (!ok || static_cast<Index>(t.data.size()) != t.size())
-      detail::raise<ShapeError>(who, what + ": shape " + detail::shapeString(t.shape) + " needs " +
-                                         std::to_string(ok ? t.size() : 0) + " values, got " +
-                                         std::to_string(t.data.size()));
+    return ok && static_cast<Index>(t.data.size()) == t.size();
+  }
+  /// @throws ShapeError unless `holds(t)`.
+  static void checkData(const std::string& who, const std::string& what,
+                        const FlatTensor<Scalar>& t) {
+    if (holds(t)) return;
+    bool ok = true;
+    for (Index d : t.shape) ok = ok && d >= 0;
+    detail::raise<ShapeError>(who, what + ": shape " + detail::shapeString(t.shape) + " needs " +
+                                       std::to_string(ok ? t.size() : 0) + " values, got " +
+                                       std::to_string(t.data.size()));
+  }
+  /// `dst` := `src` (`[rows, cols]` row-major, or `[batch, time, features]`), in dst's storage.
+  static void assign(FlatTensor<Scalar>& dst, const Matrix<Scalar>& src) {
+    dst.shape.assign({src.rows(), src.cols()});
+    dst.data.assign(src.data(), src.data() + src.size());
+  }
+  static void assign(FlatTensor<Scalar>& dst, const Sequence<Scalar>& src) {
+    dst.shape.assign({src.dimension(0), src.dimension(1), src.dimension(2)});
+    dst.data.assign(src.data(), src.data() + src.size());
   }
 
   struct Concept {
     virtual ~Concept() = default;
-    virtual std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar>,
-                                                  const CallArgs<Scalar>&) = 0;
+    virtual void apply(SequenceView<Scalar>, const CallArgs<Scalar>&,
+                       std::vector<FlatTensor<Scalar>>&) = 0;
     virtual void build(Index) = 0;
     virtual void resetStates() = 0;
     virtual void resetStates(const std::vector<MatrixView<Scalar>>&) = 0;
@@ -192,33 +221,39 @@ class AnyLayer {
     virtual std::vector<std::vector<Index>> computeOutputShape(const std::vector<Index>&) const = 0;
     virtual const std::string& name() const = 0;
     virtual bool stateful() const = 0;
-    virtual void backward(const std::string&, const std::vector<FlatTensor<Scalar>>&,
+    /// `className`: the wrapper's, for error messages.
+    virtual void backward(const std::string& className, const std::vector<FlatTensor<Scalar>>&,
                           LayerGradients<Scalar>&) = 0;
   };
   template <class Layer>
   struct Model final : Concept {
     explicit Model(Layer l) : layer(std::move(l)) {}
-    std::vector<FlatTensor<Scalar>> apply(SequenceView<Scalar> x,
-                                          const CallArgs<Scalar>& args) override {
-      layer.call(x, args, result);
-      std::vector<FlatTensor<Scalar>> out;
+    void apply(SequenceView<Scalar> x, const CallArgs<Scalar>& args,
+               std::vector<FlatTensor<Scalar>>& out) override {
+      const auto& result = slotFor(x.batch()).result;
+      layer.call(x, args, slots_[current_].result);
+      std::size_t n = 0;
+      auto next = [&]() -> FlatTensor<Scalar>& {
+        if (out.size() <= n) out.resize(n + 1);
+        return out[n++];
+      };
       if (layer.returnSequences()) {
-        out.emplace_back(result.sequence);
+        assign(next(), result.sequence);
       } else {
-        out.emplace_back(result.lastOutput);
+        assign(next(), result.lastOutput);
       }
       if constexpr (detail::IsBidirectional<Layer>::value) {
         if (layer.mergeMode() == MergeMode::None) {
           if (layer.returnSequences()) {
-            out.emplace_back(result.backwardSequence);
+            assign(next(), result.backwardSequence);
           } else {
-            out.emplace_back(result.backwardLastOutput);
+            assign(next(), result.backwardLastOutput);
           }
         }
       }
       if (layer.returnState())
-        for (const auto& s : result.states) out.emplace_back(s);
-      return out;
+        for (const auto& s : result.states) assign(next(), s);
+      out.resize(n);
     }
     void build(Index inputDim) override { layer.build(inputDim); }
     void resetStates() override { layer.resetStates(); }
@@ -231,52 +266,57 @@ class AnyLayer {
     const std::string& name() const override { return layer.name(); }
     bool stateful() const override { return layer.stateful(); }
 
-    void backward(const std::string& who, const std::vector<FlatTensor<Scalar>>& d,
+    void backward(const std::string& className, const std::vector<FlatTensor<Scalar>>& d,
                   LayerGradients<Scalar>& out) override {
+      auto who = [&] { return detail::where(className, layer.name(), "backward"); };
       if constexpr (!detail::LayerDifferentiable<Layer>::value) {
         (void)d, (void)out;
-        detail::raise<ValueError>(who,
+        detail::raise<ValueError>(who(),
                                   "the layer's cell cannot be differentiated (it has no "
                                   "backward members: see rnn_cell.hpp)");
       } else {
         backwardImpl(who, d, out);
       }
     }
-    void backwardImpl(const std::string& who, const std::vector<FlatTensor<Scalar>>& d,
+    template <class Who>
+    void backwardImpl(const Who& who, const std::vector<FlatTensor<Scalar>>& d,
                       LayerGradients<Scalar>& out) {
       constexpr bool bidirectional = detail::IsBidirectional<Layer>::value;
+      const auto& result = slots_[current_].result;  // of the recorded call
+      RNNGradients<Scalar>& grads = slots_[current_].grads;
       std::size_t outputs = 1;
       if constexpr (bidirectional) {
         if (layer.mergeMode() == MergeMode::None) outputs = 2;
       }
       const std::size_t states = layer.returnState() ? result.states.size() : 0;
       if (d.size() != outputs + states)
-        detail::raise<ShapeError>(who, "dOutputs: expected " + std::to_string(outputs + states) +
-                                           " gradient(s), one per output, got " +
-                                           std::to_string(d.size()));
+        detail::raise<ShapeError>(who(), "dOutputs: expected " + std::to_string(outputs + states) +
+                                             " gradient(s), one per output, got " +
+                                             std::to_string(d.size()));
       auto seq = [&](const FlatTensor<Scalar>& t, const char* what) {
         if (t.shape.empty()) return SequenceView<Scalar>();
         if (t.rank() != 3)
-          detail::raise<ShapeError>(who, std::string(what) + ": expected rank 3, got shape " +
-                                             detail::shapeString(t.shape));
+          detail::raise<ShapeError>(who(), std::string(what) + ": expected rank 3, got shape " +
+                                               detail::shapeString(t.shape));
         return SequenceView<Scalar>(t.data.data(), t.shape[0], t.shape[1], t.shape[2]);
       };
       auto mat = [&](const FlatTensor<Scalar>& t, const char* what) {
         if (t.shape.empty()) return MatrixView<Scalar>();
         if (t.rank() != 2)
-          detail::raise<ShapeError>(who, std::string(what) + ": expected rank 2, got shape " +
-                                             detail::shapeString(t.shape));
+          detail::raise<ShapeError>(who(), std::string(what) + ": expected rank 2, got shape " +
+                                               detail::shapeString(t.shape));
         return MatrixView<Scalar>(t.data.data(), t.shape[0], t.shape[1]);
       };
-      std::vector<MatrixView<Scalar>> dStates;
+      std::vector<MatrixView<Scalar>>& dStates = dStates_;  // reused
+      dStates.clear();
       bool anyState = false;
       for (std::size_t i = 0; i < states; ++i) anyState = anyState || !d[outputs + i].shape.empty();
       if (anyState) {
         for (std::size_t i = 0; i < states; ++i) {
           const auto& t = d[outputs + i];
           if (t.shape.empty()) {  // zeros for a state without a gradient
-            zeros_.resize(i + 1);
-            zeros_[i] = Matrix<Scalar>::Zero(result.states[i].rows(), result.states[i].cols());
+            if (zeros_.size() <= i) zeros_.resize(i + 1);
+            zeros_[i].setZero(result.states[i].rows(), result.states[i].cols());
             dStates.emplace_back(zeros_[i].data(), zeros_[i].rows(), zeros_[i].cols());
           } else {
             dStates.push_back(mat(t, "dOutputs (state)"));
@@ -293,8 +333,9 @@ class AnyLayer {
           up.lastOutput = mat(d[0], "dOutputs[0]");
           if (outputs == 2) up.backwardLastOutput = mat(d[1], "dOutputs[1]");
         }
-        up.states = dStates;
+        up.states.swap(dStates);  // lent, not copied
         layer.backward(up, grads);
+        up.states.swap(dStates);
       } else {
         RNNOutputGradients<Scalar> up;
         if (sequences) {
@@ -302,23 +343,47 @@ class AnyLayer {
         } else {
           up.lastOutput = mat(d[0], "dOutputs[0]");
         }
-        up.states = dStates;
+        up.states.swap(dStates);  // lent, not copied
         layer.backward(up, grads);
+        up.states.swap(dStates);
       }
-      out.inputs = FlatTensor<Scalar>(grads.inputs);
-      out.initialState.clear();
-      for (const auto& s : grads.initialState) out.initialState.emplace_back(s);
+      // Copied into `out`'s storage (copy-assignment keeps capacity), so that `grads` keeps
+      // its buffers too.
+      assign(out.inputs, grads.inputs);
+      out.initialState.resize(grads.initialState.size());
+      for (std::size_t i = 0; i < grads.initialState.size(); ++i)
+        assign(out.initialState[i], grads.initialState[i]);
       out.weights = grads.weights;
     }
 
+    // A call's results and gradients are Eigen matrices, which reallocate on any change of
+    // size: one set per batch size, for the two that fit's epochs alternate between (the full
+    // batches and a smaller last one).
+    struct Slot {
+      Index batch = -1;
+      typename Layer::Result result;
+      RNNGradients<Scalar> grads;
+    };
+    /// The slot for a call of `batch` samples: the last one's, or the other (replaced unless
+    /// it is that batch's).
+    Slot& slotFor(Index batch) {
+      if (slots_[current_].batch != batch) {
+        current_ = 1 - current_;
+        slots_[current_].batch = batch;
+      }
+      return slots_[current_];
+    }
+
     Layer layer;
-    typename Layer::Result result;
-    RNNGradients<Scalar> grads;
-    std::vector<Matrix<Scalar>> zeros_;
+    Slot slots_[2];
+    std::size_t current_ = 0;                       // the slot of the last call
+    std::vector<detail::Workspace<Scalar>> zeros_;  // state gradients not given
+    std::vector<MatrixView<Scalar>> dStates_;
   };
 
   std::unique_ptr<Concept> self_;
   std::string className_;
+  CallArgs<Scalar> call_;  // apply's, reused
 };
 
 }  // namespace recurrent

@@ -155,9 +155,17 @@ class Bidirectional {
                                 "expected an even number of weights "
                                 "(forward then backward), got " +
                                     std::to_string(values.size()));
-    const auto half = static_cast<std::ptrdiff_t>(values.size() / 2);
-    forward_.setWeights({values.begin(), values.begin() + half});
-    backward_.setWeights({values.begin() + half, values.end()});
+    // Each half through a member vector: copy-assignment reuses its tensors' storage, so that
+    // setting the weights after every optimizer step allocates nothing.
+    const std::size_t half = values.size() / 2;
+    halves_[0].resize(half);
+    halves_[1].resize(half);
+    for (std::size_t i = 0; i < half; ++i) {
+      halves_[0][i] = values[i];
+      halves_[1][i] = values[half + i];
+    }
+    forward_.setWeights(halves_[0]);
+    backward_.setWeights(halves_[1]);
   }
 
   /// `[output(s)..., states...]`, TF.js shapes.
@@ -195,11 +203,28 @@ class Bidirectional {
   Layer forward_, backward_;
   BidirectionalArgs args_;
   std::string name_;
-  RNNResult<Scalar> fw_, bw_;
-  // backward workspace: each direction's upstream and gradients
-  Sequence<Scalar> dFwSeq_, dBwSeq_;
-  Matrix<Scalar> dFwLast_, dBwLast_;
-  RNNGradients<Scalar> gFw_, gBw_;
+  // Each direction's results, and the backward workspace: each direction's upstream and
+  // gradients. Eigen matrices reallocate on any change of size: one set per batch size, for the
+  // two that fit's epochs alternate between (the full batches and a smaller last one).
+  struct Work {
+    Index batch = -1;
+    RNNResult<Scalar> fw, bw;
+    Sequence<Scalar> dFwSeq, dBwSeq;
+    Matrix<Scalar> dFwLast, dBwLast;
+    RNNGradients<Scalar> gFw, gBw;
+  };
+  Work work_[2];
+  std::size_t current_ = 0;  // the set of the last call
+  /// The set for a call of `batch` samples: the last one's, or the other (replaced unless it is
+  /// that batch's).
+  Work& workFor(Index batch) {
+    if (work_[current_].batch != batch) {
+      current_ = 1 - current_;
+      work_[current_].batch = batch;
+    }
+    return work_[current_];
+  }
+  std::vector<FlatTensor<Scalar>> halves_[2];  // setWeights: the forward, backward weights
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -248,38 +273,43 @@ void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scal
   }
   if (!args.initialState.empty())
     std::tie(fwArgs.initialState, bwArgs.initialState) = split("call", args.initialState);
-  forward_.call(inputs, fwArgs, fw_);
-  backward_.call(inputs, bwArgs, bw_);
+  Work& w = workFor(inputs.batch());
+  forward_.call(inputs, fwArgs, w.fw);
+  backward_.call(inputs, bwArgs, w.bw);
 
   const Index batch = inputs.batch(), time = inputs.time();
-  const Index u = fw_.lastOutput.cols();
+  const Index u = w.fw.lastOutput.cols();
   const Index width = args_.mergeMode == MergeMode::Concat ? 2 * u : u;
   if (returnSequences()) {
     // Re-reverse the backward sequence into input order (in place, step by step).
     for (Index b = 0; b < batch; ++b)
       for (Index t = 0; t < time / 2; ++t)
         for (Index k = 0; k < u; ++k)
-          std::swap(bw_.sequence(b, t, k), bw_.sequence(b, time - 1 - t, k));
+          std::swap(w.bw.sequence(b, t, k), w.bw.sequence(b, time - 1 - t, k));
     if (args_.mergeMode == MergeMode::None) {
-      out.sequence = fw_.sequence;
-      out.backwardSequence = bw_.sequence;
+      out.sequence = w.fw.sequence;
+      out.backwardSequence = w.bw.sequence;
     } else {
       out.sequence.resize(batch, time, width);
-      Eigen::Map<const Matrix<Scalar>> f(fw_.sequence.data(), batch * time, u);
-      Eigen::Map<const Matrix<Scalar>> g(bw_.sequence.data(), batch * time, u);
+      Eigen::Map<const Matrix<Scalar>> f(w.fw.sequence.data(), batch * time, u);
+      Eigen::Map<const Matrix<Scalar>> g(w.bw.sequence.data(), batch * time, u);
       Eigen::Map<Matrix<Scalar>> o(out.sequence.data(), batch * time, width);
       merge(f, g, o);
     }
   }
   if (args_.mergeMode == MergeMode::None) {
-    out.lastOutput = fw_.lastOutput;
-    out.backwardLastOutput = bw_.lastOutput;
+    out.lastOutput = w.fw.lastOutput;
+    out.backwardLastOutput = w.bw.lastOutput;
   } else {
     out.lastOutput.resize(batch, width);
-    merge(fw_.lastOutput, bw_.lastOutput, out.lastOutput);
+    merge(w.fw.lastOutput, w.bw.lastOutput, out.lastOutput);
   }
-  out.states = fw_.states;
-  for (const auto& s : bw_.states) out.states.push_back(s);
+  // Element by element: each state keeps its storage (a vector assignment then push_back
+  // would make the backward states anew at every call).
+  const std::size_t nf = w.fw.states.size();
+  out.states.resize(nf + w.bw.states.size());
+  for (std::size_t i = 0; i < nf; ++i) out.states[i] = w.fw.states[i];
+  for (std::size_t i = 0; i < w.bw.states.size(); ++i) out.states[nf + i] = w.bw.states[i];
 }
 
 template <class Layer>
@@ -288,8 +318,9 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
   if (!recorded())
     detail::raise<StateError>(where("backward"),
                               "no recorded call to differentiate: call with record = true first");
-  const Index batch = fw_.lastOutput.rows(), u = fw_.lastOutput.cols();
-  const Index time = returnSequences() ? fw_.sequence.dimension(1) : 0;
+  Work& w = work_[current_];  // of the recorded call
+  const Index batch = w.fw.lastOutput.rows(), u = w.fw.lastOutput.cols();
+  const Index time = returnSequences() ? w.fw.sequence.dimension(1) : 0;
   const bool none = args_.mergeMode == MergeMode::None;
   const Index width = args_.mergeMode == MergeMode::Concat ? 2 * u : u;
   auto who = [&] { return where("backward"); };  // built only when raising
@@ -346,59 +377,58 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
   upFw.states = dsFw;
   upBw.states = dsBw;
   if (!d.sequence.empty() || !d.backwardSequence.empty()) {
-    dFwSeq_.resize(batch, time, u);
-    dBwSeq_.resize(batch, time, u);
+    w.dFwSeq.resize(batch, time, u);
+    w.dBwSeq.resize(batch, time, u);
     if (none) {
       if (d.sequence.empty()) {
-        dFwSeq_.setZero();
+        w.dFwSeq.setZero();
       } else {
-        std::copy(d.sequence.data(), d.sequence.data() + dFwSeq_.size(), dFwSeq_.data());
+        std::copy(d.sequence.data(), d.sequence.data() + w.dFwSeq.size(), w.dFwSeq.data());
       }
       if (d.backwardSequence.empty()) {
-        dBwSeq_.setZero();
+        w.dBwSeq.setZero();
       } else {
-        std::copy(d.backwardSequence.data(), d.backwardSequence.data() + dBwSeq_.size(),
-                  dBwSeq_.data());
+        std::copy(d.backwardSequence.data(), d.backwardSequence.data() + w.dBwSeq.size(),
+                  w.dBwSeq.data());
       }
     } else {
-      unmerge(d.sequence.data(), fw_.sequence.data(), bw_.sequence.data(), batch * time,
-              dFwSeq_.data(), dBwSeq_.data());
+      unmerge(d.sequence.data(), w.fw.sequence.data(), w.bw.sequence.data(), batch * time,
+              w.dFwSeq.data(), w.dBwSeq.data());
     }
     // The backward layer's sequence was reversed into input order: reverse its gradient back.
     for (Index b = 0; b < batch; ++b)
       for (Index t = 0; t < time / 2; ++t)
-        for (Index k = 0; k < u; ++k) std::swap(dBwSeq_(b, t, k), dBwSeq_(b, time - 1 - t, k));
-    upFw.sequence = dFwSeq_;
-    upBw.sequence = dBwSeq_;
+        for (Index k = 0; k < u; ++k) std::swap(w.dBwSeq(b, t, k), w.dBwSeq(b, time - 1 - t, k));
+    upFw.sequence = w.dFwSeq;
+    upBw.sequence = w.dBwSeq;
   }
   if (none) {
     upFw.lastOutput = d.lastOutput;
     upBw.lastOutput = d.backwardLastOutput;
   } else if (!d.lastOutput.empty()) {
-    dFwLast_.resize(batch, u);
-    dBwLast_.resize(batch, u);
-    unmerge(d.lastOutput.data(), fw_.lastOutput.data(), bw_.lastOutput.data(), batch,
-            dFwLast_.data(), dBwLast_.data());
-    upFw.lastOutput = MatrixView<Scalar>(dFwLast_.data(), batch, u);
-    upBw.lastOutput = MatrixView<Scalar>(dBwLast_.data(), batch, u);
+    w.dFwLast.resize(batch, u);
+    w.dBwLast.resize(batch, u);
+    unmerge(d.lastOutput.data(), w.fw.lastOutput.data(), w.bw.lastOutput.data(), batch,
+            w.dFwLast.data(), w.dBwLast.data());
+    upFw.lastOutput = MatrixView<Scalar>(w.dFwLast.data(), batch, u);
+    upBw.lastOutput = MatrixView<Scalar>(w.dBwLast.data(), batch, u);
   }
-  forward_.backward(upFw, gFw_);
-  backward_.backward(upBw, gBw_);
+  forward_.backward(upFw, w.gFw);
+  backward_.backward(upBw, w.gBw);
 
-  // out = forward's gradients then backward's. Without accumulate the weight and state gradients
-  // are swapped into `out` (no copy; `out`'s old buffers are reused by the next call); with it,
-  // every shape is checked before anything is added.
-  const std::size_t nwFw = gFw_.weights.size(), nsFw = gFw_.initialState.size();
-  const std::size_t nw = nwFw + gBw_.weights.size(), ns = nsFw + gBw_.initialState.size();
+  // out = forward's gradients then backward's. Without accumulate they are copied into `out`'s
+  // storage; with it, every shape is checked before anything is added.
+  const std::size_t nwFw = w.gFw.weights.size(), nsFw = w.gFw.initialState.size();
+  const std::size_t nw = nwFw + w.gBw.weights.size(), ns = nsFw + w.gBw.initialState.size();
   auto weightGrad = [&](std::size_t i) -> FlatTensor<Scalar>& {
-    return i < nwFw ? gFw_.weights[i] : gBw_.weights[i - nwFw];
+    return i < nwFw ? w.gFw.weights[i] : w.gBw.weights[i - nwFw];
   };
   auto stateGrad = [&](std::size_t i) -> Matrix<Scalar>& {
-    return i < nsFw ? gFw_.initialState[i] : gBw_.initialState[i - nsFw];
+    return i < nsFw ? w.gFw.initialState[i] : w.gBw.initialState[i - nsFw];
   };
   if (args.accumulate) {
     bool ok = out.weights.size() == nw && out.initialState.size() == ns &&
-              out.inputs.dimensions() == gFw_.inputs.dimensions();
+              out.inputs.dimensions() == w.gFw.inputs.dimensions();
     for (std::size_t i = 0; ok && i < nw; ++i)
       ok = out.weights[i].shape == weightGrad(i).shape &&
            out.weights[i].data.size() == weightGrad(i).data.size();
@@ -409,7 +439,7 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
       detail::raise<ShapeError>(who(),
                                 "accumulate: the given gradients do not have this call's "
                                 "shapes");
-    out.inputs += gFw_.inputs + gBw_.inputs;
+    out.inputs += w.gFw.inputs + w.gBw.inputs;
     for (std::size_t i = 0; i < nw; ++i) {
       auto& dst = out.weights[i].data;
       const auto& src = weightGrad(i).data;
@@ -417,11 +447,14 @@ void Bidirectional<Layer>::backward(const BidirectionalOutputGradients<Scalar>& 
     }
     for (std::size_t i = 0; i < ns; ++i) out.initialState[i] += stateGrad(i);
   } else {
-    out.inputs = gFw_.inputs + gBw_.inputs;
+    out.inputs = w.gFw.inputs + w.gBw.inputs;
     out.weights.resize(nw);
     out.initialState.resize(ns);
-    for (std::size_t i = 0; i < nw; ++i) std::swap(out.weights[i], weightGrad(i));
-    for (std::size_t i = 0; i < ns; ++i) out.initialState[i].swap(stateGrad(i));
+    // Copied, not swapped: each side keeps its buffers. (A swap hands each direction the
+    // caller's previous buffers, empty at first: refilled at the next call of that batch size,
+    // which for fit's last, smaller batch is one epoch later.)
+    for (std::size_t i = 0; i < nw; ++i) out.weights[i] = weightGrad(i);
+    for (std::size_t i = 0; i < ns; ++i) out.initialState[i] = stateGrad(i);
   }
 }
 

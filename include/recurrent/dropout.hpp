@@ -12,6 +12,7 @@
 #ifndef RECURRENT_DROPOUT_HPP
 #define RECURRENT_DROPOUT_HPP
 
+#include <recurrent/detail/workspace.hpp>
 #include <recurrent/random.hpp>
 #include <recurrent/types.hpp>
 
@@ -38,8 +39,8 @@ inline bool dropoutApplies(double rate, bool training) {
 template <class Scalar>
 class DropoutMask {
  public:
-  /// Draws `count` masks `[batch, width]` if dropout applies, else clears. Allocates only when
-  /// the shape changes.
+  /// Draws `count` masks `[batch, width]` if dropout applies, else clears. Allocates only beyond
+  /// the largest shape so far (a smaller last batch of an epoch keeps the buffers).
   void generate(bool applies, Index count, Index batch, Index width, double rate,
                 RandomEngine& rng) {
     active_ = applies;
@@ -47,13 +48,13 @@ class DropoutMask {
     masks_.resize(static_cast<std::size_t>(count));
     const double keep = 1.0 - rate;
     const auto scale = static_cast<Scalar>(1.0 / keep);
-    for (Matrix<Scalar>& m : masks_) {
+    for (detail::Workspace<Scalar>& m : masks_) {
       m.resize(batch, width);
       for (Index i = 0; i < m.size(); ++i) m.data()[i] = rng.uniform() < keep ? scale : Scalar(0);
     }
   }
   /// Uses `values` (`[batch, width]`, the multipliers: 0 or 1 / (1 − rate)) as the one shared
-  /// mask of this call, e.g. TF.js's recorded masks. Allocates only when the shape changes.
+  /// mask of this call, e.g. TF.js's recorded masks. Allocates only beyond the largest shape.
   void set(const MatrixView<Scalar>& values) {
     active_ = true;
     masks_.resize(1);
@@ -63,12 +64,12 @@ class DropoutMask {
   bool active() const { return active_; }
   Index count() const { return static_cast<Index>(masks_.size()); }
   /// The mask of gate `g` (gate 0's for every gate when masks are shared).
-  const Matrix<Scalar>& operator[](Index g) const {
+  const detail::Workspace<Scalar>& operator[](Index g) const {
     return masks_[static_cast<std::size_t>(masks_.size() == 1 ? 0 : g)];
   }
 
  private:
-  std::vector<Matrix<Scalar>> masks_;
+  std::vector<detail::Workspace<Scalar>> masks_;
   bool active_ = false;
 };
 

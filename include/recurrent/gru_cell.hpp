@@ -374,8 +374,9 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   detail::PackedMatrix<Scalar> packedCandidateT_;     // U_hᵀ (backward, resetAfter = false)
   detail::PackedMatrix<Scalar> packedRecGrad_;        // backward: ∂L/∂[a_z a_r] (or dq)
   detail::PackedMatrix<Scalar> packedCandidateGrad_;  // backward: ∂L/∂a_h (reset before)
-  Matrix<Scalar> inner_, gates_, hz_, hr_, hh_;
-  Matrix<Scalar> dHat_, hHatRows_;  // backward scratch [batch, units]
+  // Batch-sized: workspaces keep their storage when a smaller (last) batch comes and goes.
+  detail::Workspace<Scalar> inner_, gates_, hz_, hr_, hh_;
+  detail::Workspace<Scalar> dHat_, hHatRows_;  // backward scratch [batch, units]
 };
 
 template <class S, int U, int I>

@@ -216,7 +216,8 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   Activation recurrentActivation_;
   bool unitForgetBias_ = false;
   int implementation_ = 1;
-  Matrix<Scalar> gates_, hMasked_;
+  // Batch-sized: workspaces keep their storage when a smaller (last) batch comes and goes.
+  detail::Workspace<Scalar> gates_, hMasked_;
 };
 
 template <class S, int U, int I>

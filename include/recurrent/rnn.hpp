@@ -231,8 +231,9 @@ decltype(auto) dispatchLoop(bool goBackwards, bool masked, bool collect, bool dr
 struct PackedStates {
   /// Copies `states[i]` (anything with `.map()` or an Eigen matrix) into its columns of `dst`,
   /// which has the right size.
-  template <class Scalar, class States>
-  static void pack(const States& states, const std::vector<Index>& widths, Matrix<Scalar>& dst) {
+  template <class States, class Dst>
+  static void pack(const States& states, const std::vector<Index>& widths, Dst& dst) {
+    using Scalar = typename Dst::Scalar;
     Index offset = 0;
     for (std::size_t i = 0; i < widths.size(); offset += widths[i], ++i) {
       if constexpr (std::is_same_v<typename States::value_type, MatrixView<Scalar>>) {

@@ -64,6 +64,7 @@
 #include <recurrent/detail/gemm.hpp>
 #include <recurrent/detail/gemv.hpp>
 #include <recurrent/detail/thread_team.hpp>
+#include <recurrent/detail/workspace.hpp>
 #include <recurrent/dropout.hpp>
 #include <recurrent/errors.hpp>
 #include <recurrent/initializers.hpp>
@@ -415,8 +416,8 @@ class RNNCell {
     gemm(m, aT_.data(), depth, b, c, ldc, c, ldc);
   }
   /// `rows` of `src` with the rows of `mask` applied (row r uses mask row r % batch), into `dst`.
-  static void maskRows(const ConstRows<Scalar>& src, const Matrix<Scalar>& mask, Index batch,
-                       Matrix<Scalar>& dst) {
+  static void maskRows(const ConstRows<Scalar>& src, const detail::Workspace<Scalar>& mask,
+                       Index batch, detail::Workspace<Scalar>& dst) {
     dst.resize(src.rows(), src.cols());
     for (Index r = 0; r < src.rows(); ++r)
       dst.row(r).array() = src.row(r).array() * mask.row(r % batch).array();
@@ -443,7 +444,7 @@ class RNNCell {
 
   /// Previous h with this call's recurrent-dropout mask of gate `g` applied, into `dst`.
   template <class Prev>
-  void maskedRecurrent(const Prev& h, Index g, Matrix<Scalar>& dst) const {
+  void maskedRecurrent(const Prev& h, Index g, detail::Workspace<Scalar>& dst) const {
     dst.array() = h.array() * recurrentMask_[g].array();
   }
 
@@ -465,9 +466,9 @@ class RNNCell {
   detail::PackedMatrix<Scalar> packedKernel_;     // kernel_, packed for the input projection
   detail::PackedMatrix<Scalar> packedRecurrent_;  // the recurrent kernel (or its z,r part)
   DropoutMask<Scalar> inputMask_, recurrentMask_;
-  Matrix<Scalar> maskedInput_;          // scratch for input dropout
-  detail::ThreadTeam* team_ = nullptr;  // set by the layer for multi-threaded calls
-  std::uint64_t version_ = 0;           // bumped by every repack()
+  detail::Workspace<Scalar> maskedInput_;  // scratch for input dropout
+  detail::ThreadTeam* team_ = nullptr;     // set by the layer for multi-threaded calls
+  std::uint64_t version_ = 0;              // bumped by every repack()
 
   // Backward: transposed kernels (packed when the weights changed) and scratch.
   std::uint64_t backwardVersion_ = ~std::uint64_t{0};
@@ -475,7 +476,7 @@ class RNNCell {
   detail::PackedMatrix<Scalar> packedRecurrentT_;  // Uᵀ (or a cell's part of it)
   detail::PackedMatrix<Scalar> packedGrad_;        // ∂L/∂(gates) of the whole sequence, packed
   Eigen::Matrix<Scalar, Eigen::Dynamic, 1> aT_;    // a transposed operand of the weight gradients
-  Matrix<Scalar> dxMasked_, xMasked_, hHat_;       // masked operands
+  detail::Workspace<Scalar> dxMasked_, xMasked_, hHat_;  // masked operands
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -550,19 +551,25 @@ void RNNCell<Derived>::setWeights(const std::vector<FlatTensor<Scalar>>& values)
   const Index width = projectionSize();
   const FlatTensor<Scalar>& k = values[0];
   if (!built() && k.rank() == 2 && k.shape[1] == width && k.shape[0] > 0) build(k.shape[0]);
-  auto check = [&](const FlatTensor<Scalar>& v, const char* what,
-                   const std::vector<Index>& expected, const char* hint) {
-    if (v.shape != expected || static_cast<Index>(v.data.size()) != v.size()) {
+  // Weight i against weightShapes()[i], compared in place: an optimizer step sets the weights
+  // after every batch, and the shapes (and the message) are built only for an error.
+  auto check = [&](std::size_t i, const char* what, const char* hint) {
+    const FlatTensor<Scalar>& v = values[i];
+    const Index rows = i == 0 ? inputDim_ : i == 1 ? units_ : self().biasRows();
+    const bool vector = i == 2 && rows == 1;  // a 1-D bias [k·units]
+    const bool ok = vector ? v.rank() == 1 && v.shape[0] == width
+                           : v.rank() == 2 && v.shape[0] == rows && v.shape[1] == width;
+    if (!ok || static_cast<Index>(v.data.size()) != v.size()) {
+      const std::vector<Index> expected = weightShapes()[i];
       std::string msg = std::string(what) + ": expected shape " + detail::shapeString(expected) +
                         ", got " + detail::shapeString(v.shape);
       if (hint != nullptr) msg += hint;
       detail::raise<ShapeError>(where("setWeights"), msg);
     }
   };
-  const auto shapes = weightShapes();
-  check(k, "kernel", shapes[0], built() ? nullptr : " (cell not built)");
-  check(values[1], "recurrent_kernel", shapes[1], nullptr);
-  if (useBias_) check(values[2], "bias", shapes[2], Derived::biasHint(values[2].shape));
+  check(0, "kernel", built() ? nullptr : " (cell not built)");
+  check(1, "recurrent_kernel", nullptr);
+  if (useBias_) check(2, "bias", Derived::biasHint(values[2].shape));
   kernel_ = Eigen::Map<const Matrix<Scalar>>(k.data.data(), inputDim_, width);
   recurrentKernel_ = Eigen::Map<const Matrix<Scalar>>(values[1].data.data(), units_, width);
   if (useBias_) {
@@ -584,7 +591,7 @@ void RNNCell<Derived>::projectInputs(const ConstRows<Scalar>& x, Rows<Scalar> ou
       const Index block = gates == 1 ? projectionSize() : units_;
       maskedInput_.resize(x.rows(), x.cols());
       for (Index g = 0; g < gates; ++g) {
-        const Matrix<Scalar>& m = inputMask_[g];
+        const detail::Workspace<Scalar>& m = inputMask_[g];
         for (Index r = 0; r < x.rows(); ++r)
           maskedInput_.row(r).array() = x.row(r).array() * m.row(r / rowsPerSample).array();
         out.middleCols(g * block, block).noalias() =
@@ -651,7 +658,7 @@ void RNNCell<Derived>::inputGradients(const ConstRows<Scalar>& dProj, Rows<Scala
   dxMasked_.resize(rows, inputDim_);
   gemm(rows, dProj.data(), dProj.outerStride(), packedKernelT_, nullptr, 0, dxMasked_.data(),
        inputDim_);
-  const Matrix<Scalar>& m = inputMask_[0];
+  const detail::Workspace<Scalar>& m = inputMask_[0];
   for (Index r = 0; r < rows; ++r) {
     if (accumulate) {
       dx.row(r).array() += dxMasked_.row(r).array() * m.row(r % batch).array();

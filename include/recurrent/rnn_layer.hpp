@@ -5,6 +5,7 @@
 #define RECURRENT_RNN_LAYER_HPP
 
 #include <recurrent/detail/checks.hpp>
+#include <recurrent/detail/workspace.hpp>
 #include <recurrent/rnn.hpp>
 #include <recurrent/rnn_cell.hpp>
 
@@ -254,28 +255,31 @@ class RNN {
     std::uint64_t version = 0;  // the cell's weightsVersion() at the call
     Index batch = 0, time = 0;
     bool dropout = false;
-    Matrix<Scalar> x;        // [time·batch, features]
-    Matrix<Scalar> states;   // [(time+1)·batch, stateWidth]: before step 0 … after step T−1
-    Matrix<Scalar> records;  // [time·batch, recordWidth]
-    Matrix<Scalar> mask;     // [batch, time], empty without a mask
+    // Workspaces (as below): a last, smaller batch of an epoch costs no reallocation.
+    detail::Workspace<Scalar> x;       // [time·batch, features]
+    detail::Workspace<Scalar> states;  // [(time+1)·batch, stateWidth]: before step 0 … after T−1
+    detail::Workspace<Scalar> records;  // [time·batch, recordWidth]
+    detail::Workspace<Scalar> mask;     // [batch, time], empty without a mask
   };
 
   Cell cell_;
   RNNLayerArgs args_;
   std::string name_;
   RandomEngine rng_;
-  std::vector<Index> widths_;       // state widths, TF.js order
-  Index statefulBatch_ = -1;        // fixed batch of a stateful layer (-1: not yet known)
-  Matrix<Scalar> stored_;           // stateful: packed stored states [batch, sum(widths)]
-  Matrix<Scalar> state_, scratch_;  // packed states of the running call
-  Matrix<Scalar> projection_;       // [batch·time, projectionSize]
-  detail::TeamHandle team_;         // helper threads (threads > 1)
+  std::vector<Index> widths_;  // state widths, TF.js order
+  Index statefulBatch_ = -1;   // fixed batch of a stateful layer (-1: not yet known)
+  // The batch-sized buffers are workspaces: they keep their storage when the batch size
+  // changes (fit's last, smaller batch of an epoch, then the next epoch's full ones).
+  detail::Workspace<Scalar> stored_;  // stateful: packed stored states [batch, sum(widths)]
+  detail::Workspace<Scalar> state_, scratch_;  // packed states of the running call
+  detail::Workspace<Scalar> projection_;       // [batch·time, projectionSize]
+  detail::TeamHandle team_;                    // helper threads (threads > 1)
   Tape tape_;
   // backward workspace: gradients of the projection / recurrent side ([time·batch, ·]), of the
   // states (two [batch, width] buffers used in turn, one for masked rows) and of the inputs.
-  Matrix<Scalar> dProj_, dRec_, dState_, dScratch_, dHeld_, dInputs_;
-  std::uint64_t gradShapesVersion_ = ~std::uint64_t{0};
-  std::vector<std::vector<Index>> gradShapes_;  // getWeights() shapes at that version
+  detail::Workspace<Scalar> dProj_, dRec_, dState_, dScratch_, dHeld_, dInputs_;
+  Index gradShapesInputDim_ = -1;               // the input width gradShapes_ are for
+  std::vector<std::vector<Index>> gradShapes_;  // getWeights() shapes at that width
   // `this` once prepareStep has checked and sized everything for step()'s hot path; a copy or a
   // moved-to layer (another `this`) and anything that resizes the workspace start again.
   const RNN* stepReadyFor_ = nullptr;
@@ -558,11 +562,14 @@ void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGra
   const Index projWidth = cell_.projectionSize(), recWidth = cell_.recurrentGradWidth();
   const Index recordWidth = cell_.recordWidth();
 
-  // The gradient shapes: getWeights()'s, looked up again only when the weights changed.
-  if (gradShapesVersion_ != cell_.weightsVersion()) {
+  // The gradient shapes: getWeights()'s (a copy of every weight), looked up again only when the
+  // cell was built for another input width. A cell's weight shapes follow from its input width
+  // alone (units and bias are fixed at construction), and an optimizer step, which sets new
+  // values after every batch, must not copy the weights here.
+  if (gradShapesInputDim_ != features) {
     gradShapes_.clear();
     for (const auto& w : cell_.getWeights()) gradShapes_.push_back(w.value.shape);
-    gradShapesVersion_ = cell_.weightsVersion();
+    gradShapesInputDim_ = features;
   }
   const bool accumulate = args.accumulate;
   if (accumulate) {
@@ -604,10 +611,10 @@ void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGra
   // The reverse loop: ∂L/∂(boundary s) from ∂L/∂(boundary s+1), s = T−1…0.
   detail::StateSlots<Scalar> slots{dState_.data(), 0, dScratch_.data()};
   if (time % 2 != 0) std::swap(slots.base, slots.other);  // boundary T is dState_
-  auto rows = [&](Matrix<Scalar>& m, Index s, Index w) {
+  auto rows = [&](detail::Workspace<Scalar>& m, Index s, Index w) {
     return Rows<Scalar>(m.data() + s * batch * w, batch, w, Eigen::OuterStride<>(w));
   };
-  auto crows = [&](const Matrix<Scalar>& m, Index s, Index w) {
+  auto crows = [&](const detail::Workspace<Scalar>& m, Index s, Index w) {
     return ConstRows<Scalar>(m.data() + s * batch * w, batch, w, Eigen::OuterStride<>(w));
   };
   detail::shareThreadTeam(cell_, team_.get(args_.threads));
@@ -652,7 +659,7 @@ void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGra
       batch, out.weights.data());
 
   // ∂L/∂(initial states): boundary 0.
-  const Matrix<Scalar>& d0 = slots.base == dState_.data() ? dState_ : dScratch_;
+  const detail::Workspace<Scalar>& d0 = slots.base == dState_.data() ? dState_ : dScratch_;
   if (accumulate) {
     for (std::size_t i = 0, off = 0; i < widths_.size();
          off += static_cast<std::size_t>(widths_[i]), ++i)

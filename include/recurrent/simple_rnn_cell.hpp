@@ -128,7 +128,7 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
     });
   }
 
-  Matrix<Scalar> maskedH_;
+  detail::Workspace<Scalar> maskedH_;  // keeps its storage across batch sizes
 };
 
 template <class S, int U, int I>

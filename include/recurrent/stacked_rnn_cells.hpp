@@ -97,14 +97,16 @@ class StackBase {
     Index in = inputDim();
     self().forEachCell([&](auto& c, Index i) {
       if (!c.built() && i > 0 && in > 0) c.build(in);
-      const std::size_t n = c.getWeights().size() > 0 ? c.getWeights().size() : 0;
+      // Its part of `values` goes through a member vector, whose tensors keep their storage:
+      // an optimizer sets the weights after every batch.
+      const std::size_t n = weightCountOf(c, i);
       if (pos + n > values.size())
         raise<ValueError>(where("StackedRNNCells", name_, "setWeights"),
                           "expected at least " + std::to_string(pos + n) + " weights, got " +
                               std::to_string(values.size()));
-      c.setWeights(
-          std::vector<FlatTensor<Scalar>>(values.begin() + static_cast<std::ptrdiff_t>(pos),
-                                          values.begin() + static_cast<std::ptrdiff_t>(pos + n)));
+      part_.resize(n);
+      for (std::size_t j = 0; j < n; ++j) part_[j] = values[pos + j];
+      c.setWeights(part_);
       pos += n;
       in = c.units();
     });
@@ -183,11 +185,12 @@ class StackBase {
   }
   void prepareBackward(Index batch) {
     self().forEachCell([&](auto& c, Index) { c.prepareBackward(batch); });
-    if (countsVersion_ != weightsVersion()) {  // weights per cell, for weightGradients
-      weightCounts_.clear();
-      self().forEachCell(
-          [&](const auto& c, Index) { weightCounts_.push_back(c.getWeights().size()); });
-      countsVersion_ = weightsVersion();
+    // Weights per cell (for weightGradients) and the layout follow from the cells' sizes, not
+    // their values: counted again only when the stack was built for another input width (an
+    // optimizer sets new values after every batch; getWeights copies every weight).
+    if (layoutInputDim_ != inputDim()) {
+      self().forEachCell([&](const auto& c, Index i) { weightCountOf(c, i); });
+      layoutInputDim_ = inputDim();
       layout_ = layout();
     }
     dWork_.resize(batch, stateWidth());
@@ -326,7 +329,7 @@ class StackBase {
       if (i == 0) {
         stepCell(xProj);
       } else {
-        Matrix<Scalar>& proj = projections_[static_cast<std::size_t>(i)];
+        detail::Workspace<Scalar>& proj = projections_[static_cast<std::size_t>(i)];
         ConstRows<Scalar> in(below, batch, belowUnits, Eigen::OuterStride<>(total));
         Rows<Scalar> projRows(proj.data(), batch, proj.cols(), Eigen::OuterStride<>(proj.cols()));
         c.template projectInputs<Dropout>(in, projRows, 1);
@@ -353,11 +356,23 @@ class StackBase {
   decltype(auto) first() { return self().firstCell(); }
 
   std::string name_;
-  std::vector<Matrix<Scalar>> projections_;
-  Matrix<Scalar> dWork_;  // backward: the state gradients of a step, updated cell by cell
-  Layout layout_;         // backward: the cells' columns (set by prepareBackward)
-  std::vector<std::size_t> weightCounts_;  // weights per cell (at countsVersion_)
-  std::uint64_t countsVersion_ = ~std::uint64_t{0};
+  // Batch-sized workspaces: they keep their storage when a smaller (last) batch comes and goes.
+  std::vector<detail::Workspace<Scalar>> projections_;
+  detail::Workspace<Scalar> dWork_;  // backward: the state gradients of a step, cell by cell
+  Layout layout_;                    // backward: the cells' columns (set by prepareBackward)
+  /// `c.getWeights().size()` of cell `i`, counted once the cell is built (getWeights copies
+  /// every weight; the count of a built cell does not change).
+  template <class C>
+  std::size_t weightCountOf(const C& c, Index i) {
+    const auto k = static_cast<std::size_t>(i);
+    if (weightCounts_.size() <= k) weightCounts_.resize(k + 1, kUncounted);
+    if (weightCounts_[k] == kUncounted || !c.built()) weightCounts_[k] = c.getWeights().size();
+    return weightCounts_[k];
+  }
+  static constexpr std::size_t kUncounted = ~std::size_t{0};
+  std::vector<std::size_t> weightCounts_;  // weights per cell (weightCountOf)
+  Index layoutInputDim_ = -1;              // the input width of weightCounts_ and layout_
+  std::vector<FlatTensor<Scalar>> part_;   // setWeights: one cell's weights
 };
 
 }  // namespace detail

@@ -309,3 +309,88 @@ TEMPLATE_TEST_CASE("record + backward allocate nothing after the first with a sh
   lstm.recurrentActivation = recurrent::ActivationKind::Softmax;
   checkBackward<recurrent::LSTM<S>>(lstm);
 }
+
+#if RECURRENT_HAS_JSON
+#include <recurrent/io/tfjs.hpp>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace {
+
+/// A deterministic tensor of `shape` (values in [-1, 1]).
+recurrent::FlatTensor<float> fitData(std::vector<Index> shape, float phase) {
+  std::size_t n = 1;
+  for (Index d : shape) n *= static_cast<std::size_t>(d);
+  std::vector<float> data(n);
+  for (std::size_t i = 0; i < n; ++i) data[i] = std::sin(0.37f * static_cast<float>(i) + phase);
+  return recurrent::FlatTensor<float>(std::move(shape), std::move(data));
+}
+
+/// Heap allocations of `model.fit` between onBatchBegin and onBatchEnd (slicing the batch, the
+/// training step, the batch logs) of the epochs after a warm-up one. 13 samples at batch 4:
+/// three full batches and a last one of 1, whose smaller workspace must not cost the next
+/// epoch's full batches a reallocation. Each epoch is a `fit` call of its own, as a caller
+/// that evaluates between epochs would make them.
+long fitBatchAllocations(recurrent::io::LayersModel<float>& model, Index outputs,
+                         bool padded = false) {
+  const Index samples = 13;
+  std::vector<recurrent::FlatTensor<float>> x{fitData({samples, 5, 3}, 0.1f)};
+  const std::vector<recurrent::FlatTensor<float>> y{fitData({samples, outputs}, 0.7f)};
+  if (padded)  // the last s % 3 steps of sample s are zeros (masked by a Masking layer)
+    for (std::size_t s = 0; s < 13; ++s)
+      for (std::size_t t = 5 - s % 3; t < 5; ++t)
+        for (std::size_t f = 0; f < 3; ++f) x[0].data[(s * 5 + t) * 3 + f] = 0;
+  model.compile({recurrent::train::adam<float>(0.01f), {"meanSquaredError"}, {"mae"}});
+  recurrent::io::FitArgs<float> args;
+  args.batchSize = 4;
+  args.seed = 3;          // shuffled: each epoch gathers its batches in another order
+  model.fit(x, y, args);  // the warm-up epoch: buffers sized, optimizer slots created
+  long count = 0, batches = 0;
+  recurrent::io::Callback cb;
+  cb.onBatchBegin = [](Index, recurrent::io::Logs&) {
+    gAllocations.store(0);
+    Eigen::internal::set_is_malloc_allowed(false);
+    gCounting.store(true);
+  };
+  cb.onBatchEnd = [&](Index, recurrent::io::Logs& logs) {
+    gCounting.store(false);
+    Eigen::internal::set_is_malloc_allowed(true);
+    count += gAllocations.load();
+    ++batches;
+    CHECK(std::isfinite(logs.at("loss")));
+  };
+  args.callbacks.push_back(cb);
+  for (int epoch = 0; epoch < 2; ++epoch) model.fit(x, y, args);
+  CHECK(batches == 8);
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("fit allocates nothing in a batch after the first epoch", "[alloc][fit]") {
+  namespace L = recurrent::io::layers;
+  SECTION("LSTM -> Dense") {
+    auto model = recurrent::io::sequential<float>(
+        {L::lstm({{"units", 6}, {"inputShape", {5, 3}}}), L::dense({{"units", 2}})});
+    CHECK(fitBatchAllocations(model, 2) == 0);
+  }
+  SECTION("Bidirectional GRU (sequences) -> Dense -> Flatten, two threads") {
+    recurrent::io::LoadOptions options;
+    options.threads = 2;
+    auto model = recurrent::io::sequential<float>(
+        {L::bidirectional({{"layer", L::gru({{"units", 4}, {"returnSequences", true}})},
+                           {"inputShape", {5, 3}}}),
+         L::dense({{"units", 1}}), L::flatten()},
+        "bidirectional_gru", options);
+    CHECK(fitBatchAllocations(model, 5) == 0);
+  }
+  SECTION("Masking -> LSTM (sequences) -> GRU: masks every batch") {
+    auto model = recurrent::io::sequential<float>(
+        {L::masking({{"maskValue", 0}, {"inputShape", {5, 3}}}),
+         L::lstm({{"units", 4}, {"returnSequences", true}}), L::gru({{"units", 2}})});
+    CHECK(fitBatchAllocations(model, 2, true) == 0);
+  }
+}
+#endif  // RECURRENT_HAS_JSON

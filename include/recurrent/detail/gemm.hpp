@@ -66,13 +66,14 @@ class PackedMatrix {
 
   PackedMatrix() = default;
 
-  /// Packs `src` (any `[k, n]` Eigen expression). Allocates when the size changes.
+  /// Packs `src` (any `[k, n]` Eigen expression). Allocates only beyond the largest size so far
+  /// (a backward pass packs batch-sized operands: a smaller last batch keeps the buffer).
   template <class Derived>
   void pack(const Eigen::MatrixBase<Derived>& src) {
     rows_ = src.rows();
     cols_ = src.cols();
     panels_ = (cols_ + kNr - 1) / kNr;
-    data_.resize(panels_ * rows_ * kNr);
+    if (data_.size() < panels_ * rows_ * kNr) data_.resize(panels_ * rows_ * kNr);
     for (Index p = 0; p < panels_; ++p) {
       const Index c0 = p * kNr, width = std::min(kNr, cols_ - c0);
       Scalar* dst = data_.data() + p * rows_ * kNr;

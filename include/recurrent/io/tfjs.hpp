@@ -216,11 +216,14 @@ class LayersModel {
   std::shared_ptr<detail::Compiled<Scalar>> compiled_;
   std::unique_ptr<std::atomic<bool>> stop_ = std::make_unique<std::atomic<bool>>(false);
 
-  /// Values and masks of one run of the graph (node outputs; model inputs are the caller's).
+  /// Values and masks of one run of the graph (node outputs; model inputs are the caller's). A
+  /// run can be executed again: each node's outputs are overwritten in place (training keeps
+  /// one, so that a step allocates nothing once the sizes are known).
   struct Run {
     const std::vector<Tensor>* inputs = nullptr;
     std::vector<std::vector<Tensor>> values;
     std::vector<std::optional<Tensor>> masks;
+    std::vector<const Tensor*> ins, inMasks;  ///< scratch of execute: one node's inputs
     const Tensor& value(const std::vector<Node>& nodes, const TensorRef& r) const {
       const Node& src = nodes[r.node];
       return src.isInput ? (*inputs)[src.input] : values[r.node][r.tensor];
@@ -237,7 +240,10 @@ class LayersModel {
   /// Runs the graph in TF.js's executor order.
   void execute(const std::vector<Tensor>& inputs, const detail::ForwardMode& mode, Run& run);
   /// Backpropagation through the recorded `run`: `dOutputs` = ∂L/∂(each model output).
-  void backward(Run& run, std::vector<Tensor>& dOutputs);
+  void backward(Run& run, const std::vector<Tensor>& dOutputs);
+  /// trainOnBatch's step in the compiled model's buffers (fit calls it for every batch): the
+  /// returned values are the compiled model's, valid until the next step.
+  const std::vector<double>& trainStep(const std::vector<Tensor>& x, const std::vector<Tensor>& y);
   std::vector<Tensor> outputsOf(Run& run) const;
 };
 

@@ -256,6 +256,16 @@ inline long long tfjsLabelIndex(double x) {
 }
 
 inline bool sameShape(const std::vector<Index>& a, const std::vector<Index>& b) { return a == b; }
+/// Sparse labels fit predictions `pred` (rank ≥ 1) when shaped `pred[:-1]` or `[...pred[:-1], 1]`;
+/// compared in place, as this is checked on every batch.
+inline bool sparseLabelsFit(const std::vector<Index>& labels, const std::vector<Index>& pred) {
+  if (pred.empty()) return false;
+  const std::size_t lead = pred.size() - 1;
+  if (labels.size() != lead && labels.size() != lead + 1) return false;
+  if (!std::equal(pred.begin(), pred.begin() + static_cast<std::ptrdiff_t>(lead), labels.begin()))
+    return false;
+  return labels.size() == lead || labels[lead] == 1;
+}
 
 template <class Scalar>
 Index flatSize(const FlatTensor<Scalar>& t) {
@@ -668,10 +678,10 @@ void Loss<Scalar>::check(const std::string& who, const FlatTensor<Scalar>& yTrue
     return;
   }
   // Sparse labels: [..., 1] or [...].
-  const std::vector<Index> lead(yPred.shape.begin(), yPred.shape.end() - 1);
-  std::vector<Index> withOne = lead;
-  withOne.push_back(1);
-  if (!detail::sameShape(yTrue.shape, lead) && !detail::sameShape(yTrue.shape, withOne)) {
+  if (!detail::sparseLabelsFit(yTrue.shape, yPred.shape)) {
+    const std::vector<Index> lead(yPred.shape.begin(), yPred.shape.end() - 1);
+    std::vector<Index> withOne = lead;
+    withOne.push_back(1);
     raise<ShapeError>(who, std::string("yTrue: sparseCategoricalCrossentropy expects labels of "
                                        "shape ") +
                                shapeString(withOne) + " or " + shapeString(lead) +

@@ -216,10 +216,10 @@ void Metric<Scalar>::check(const std::string& who, const FlatTensor<Scalar>& yTr
                                shapeString(yPred.shape));
   }
   if (kind_ == MetricKind::SparseCategoricalAccuracy) {
-    const std::vector<Index> lead(yPred.shape.begin(), yPred.shape.end() - 1);
-    std::vector<Index> withOne = lead;
-    withOne.push_back(1);
-    if (yTrue.shape != lead && yTrue.shape != withOne) {
+    if (!detail::sparseLabelsFit(yTrue.shape, yPred.shape)) {
+      const std::vector<Index> lead(yPred.shape.begin(), yPred.shape.end() - 1);
+      std::vector<Index> withOne = lead;
+      withOne.push_back(1);
       raise<ShapeError>(who, "yTrue: sparseCategoricalAccuracy expects labels of shape " +
                                  shapeString(withOne) + " or " + shapeString(lead) +
                                  " for predictions of shape " + shapeString(yPred.shape) +

@@ -411,10 +411,11 @@ void LayersModel<Scalar>::execute(const std::vector<Tensor>& inputs,
   // input of a node carries a mask (then by the first input's mask, which may be none), so a
   // layer after Flatten/Reshape or a last-step RNN still receives the last mask seen.
   run.inputs = &inputs;
-  run.values.assign(nodes_.size(), {});
-  run.masks.assign(nodes_.size(), std::nullopt);
+  run.values.resize(nodes_.size());  // a node's outputs are overwritten when it is computed
+  run.masks.resize(nodes_.size());   // (every computed node sets or clears its mask)
   const Tensor* callMask = nullptr;
-  std::vector<const Tensor*> ins, masks;
+  std::vector<const Tensor*>& ins = run.ins;
+  std::vector<const Tensor*>& masks = run.inMasks;
   for (const Step& step : schedule_) {
     const std::size_t n = step.node;
     const Node& node = nodes_[n];
@@ -432,8 +433,12 @@ void LayersModel<Scalar>::execute(const std::vector<Tensor>& inputs,
     // states once more per entry. We compute each node once (docs/tfjs-differences.md).
     if (!step.compute) continue;
     auto& layer = *layers_[node.layer];
-    run.values[n] = layer.forward(ins, callMask, mode);
-    if (layer.supportsMasking()) run.masks[n] = layer.computeMask(ins, firstMask, masks);
+    layer.forward(ins, callMask, mode, run.values[n]);
+    if (layer.supportsMasking()) {
+      layer.computeMask(ins, firstMask, masks, run.masks[n]);
+    } else {
+      run.masks[n].reset();
+    }
   }
 }
 

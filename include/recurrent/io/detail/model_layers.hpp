@@ -127,18 +127,28 @@ class ModelLayer {
   void setInitializer(const std::string& slot, const Initializer& init) {
     initializers_[slot] = init;
   }
-  /// TF.js `call(inputs, {mask, training})`. `mask`: the first input's mask, if any. With
-  /// `mode.record` the layer keeps what `backward` needs (inputs and outputs are the caller's).
-  virtual std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
-                                      const ForwardMode& mode) = 0;
+  /// TF.js `call(inputs, {mask, training})` into `outputs`. `mask`: the first input's mask, if
+  /// any. With `mode.record` the layer keeps what `backward` needs (inputs and outputs are the
+  /// caller's). `outputs` is the caller's and is overwritten in place: a tensor keeps its
+  /// capacity, so a training loop that passes the same vector every batch allocates nothing once
+  /// the sizes are known.
+  virtual void forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
+                       const ForwardMode& mode, std::vector<Tensor>& outputs) = 0;
+  /// `forward` at inference, into fresh tensors.
   std::vector<Tensor> call(const std::vector<const Tensor*>& inputs, const Tensor* mask) {
-    return forward(inputs, mask, ForwardMode{});
+    std::vector<Tensor> outputs;
+    forward(inputs, mask, ForwardMode{}, outputs);
+    return outputs;
   }
-  /// TF.js `computeMask` (the default carries the first input's mask over). `masks` holds every
-  /// input's mask (null where none); only merge layers look beyond the first.
-  virtual Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
-                           const std::vector<const Tensor*>& /*masks*/) const {
-    return mask != nullptr ? Mask(*mask) : Mask();
+  /// TF.js `computeMask` into `out` (the default carries the first input's mask over). `masks`
+  /// holds every input's mask (null where none); only merge layers look beyond the first. `out`
+  /// is the caller's and is overwritten in place (a mask kept engaged keeps its storage).
+  virtual void computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                           const std::vector<const Tensor*>& /*masks*/, Mask& out) const {
+    if (mask != nullptr)
+      engaged(out) = *mask;
+    else
+      out.reset();
   }
   virtual bool stateful() const { return false; }
   virtual void resetStates() {}
@@ -180,6 +190,16 @@ class ModelLayer {
                         "the weights; input shape " +
                             shapeText(s));
     return s.back();
+  }
+  /// `m`'s tensor, made if `m` holds none (for `computeMask` to fill).
+  static Tensor& engaged(Mask& m) {
+    if (!m) m.emplace();
+    return *m;
+  }
+  /// `outputs` holding one tensor (of a one-output layer), for `forward` to fill.
+  static Tensor& single(std::vector<Tensor>& outputs) {
+    outputs.resize(1);
+    return outputs[0];
   }
   /// `dOutputs[k]`, or null when it is empty (= zeros).
   static const Tensor* given(const std::vector<Tensor>& dOutputs, std::size_t k) {
@@ -225,17 +245,18 @@ class NoiseLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode& mode) override {
-    Tensor out = this->one(inputs);
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode& mode,
+               std::vector<Tensor>& outputs) override {
+    Tensor& out = this->single(outputs);
+    out = this->one(inputs);  // copy-assignment: reuses out's storage
     factor_.clear();
-    if (!mode.training || !active()) return {std::move(out)};
+    if (!mode.training || !active()) return;
     const std::string& cls = this->className();
     if (cls == "AlphaDropout")
       raise<ConfigError>(this->who("call"), "training through AlphaDropout is not supported");
     if (cls == "GaussianNoise") {
       for (Scalar& v : out.data) v += static_cast<Scalar>(rng_.normal(0.0, stddev_));
-      return {std::move(out)};
+      return;
     }
     factor_.resize(out.data.size());
     if (cls == "GaussianDropout") {
@@ -253,7 +274,6 @@ class NoiseLayer final : public ModelLayer<Scalar> {
       }
     }
     for (std::size_t i = 0; i < out.data.size(); ++i) out.data[i] *= factor_[i];
-    return {std::move(out)};
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
@@ -307,11 +327,11 @@ class ActivationLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode&) override {
-    Tensor out = this->one(inputs);
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
+               std::vector<Tensor>& outputs) override {
+    Tensor& out = this->single(outputs);
+    out = this->one(inputs);
     activateLastAxis(out, activation_);
-    return {std::move(out)};
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
@@ -375,15 +395,15 @@ class DenseLayer final : public ModelLayer<Scalar> {
     else
       bias_ = Matrix<Scalar>::Zero(1, units_);
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode& mode) override {
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode& mode,
+               std::vector<Tensor>& outputs) override {
     const Tensor& x = this->one(inputs);
     if (x.rank() < 2 || x.shape.back() != kernel_.rows())
       raise<ShapeError>(this->who("call"), "expected an input [..., " +
                                                std::to_string(kernel_.rows()) + "], got shape " +
                                                shapeText(x.shape));
     const Index rows = rowsOf(x);
-    Tensor out;
+    Tensor& out = this->single(outputs);
     out.shape = x.shape;
     out.shape.back() = units_;
     out.data.resize(static_cast<std::size_t>(rows * units_));
@@ -393,7 +413,6 @@ class DenseLayer final : public ModelLayer<Scalar> {
     if (mode.record && recurrent::detail::needsPreActivation(activation_.kind()))
       preActivation_ = out;
     activateLastAxis(out, activation_);
-    return {std::move(out)};
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
@@ -467,17 +486,16 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
   void setWeights(const std::vector<Shape>&, std::vector<Tensor> values) override {
     table_ = std::move(values[0].data);
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode&) override {
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
+               std::vector<Tensor>& outputs) override {
     const Tensor& ids = this->one(inputs);
-    Tensor out;
+    Tensor& out = this->single(outputs);
     out.shape = ids.shape;
     out.shape.push_back(outputDim_);
     out.data.resize(ids.data.size() * static_cast<std::size_t>(outputDim_));
     for (std::size_t i = 0; i < ids.data.size(); ++i)
       std::copy_n(table_.data() + row(ids, i), outputDim_,
                   out.data.data() + i * static_cast<std::size_t>(outputDim_));
-    return {std::move(out)};
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>&) override {
@@ -499,13 +517,14 @@ class EmbeddingLayer final : public ModelLayer<Scalar> {
              grad_.data(),
              static_cast<Index>(table_.size())}};
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
-                   const std::vector<const Tensor*>&) const override {
-    if (!maskZero_) return Mask();
+  void computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    if (!maskZero_) return out.reset();
     const Tensor& ids = this->one(inputs);
-    Tensor m(ids.shape, std::vector<Scalar>(ids.data.size()));
+    Tensor& m = this->engaged(out);
+    m.shape = ids.shape;
+    m.data.resize(ids.data.size());
     for (std::size_t i = 0; i < ids.data.size(); ++i) m.data[i] = ids.data[i] != 0 ? 1 : 0;
-    return m;
   }
 
  private:
@@ -537,22 +556,24 @@ class MaskingLayer final : public ModelLayer<Scalar> {
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     return {this->oneShape(in)};
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode&) override {
-    Tensor out = this->one(inputs);
-    scaleRows(out, keep(out));
-    return {std::move(out)};
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
+               std::vector<Tensor>& outputs) override {
+    Tensor& out = this->single(outputs);
+    out = this->one(inputs);
+    keep(out, keep_);
+    scaleRows(out, keep_);
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
     const Tensor* d = this->given(dOutputs, 0);
     if (d == nullptr) return this->zeros(dInputs[0], inputs[0]->shape);
     dInputs[0] = *d;
-    scaleRows(dInputs[0], keep(*inputs[0]));
+    keep(*inputs[0], keep_);
+    scaleRows(dInputs[0], keep_);
   }
-  Mask computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
-                   const std::vector<const Tensor*>&) const override {
-    return keep(this->one(inputs));
+  void computeMask(const std::vector<const Tensor*>& inputs, const Tensor*,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    keep(this->one(inputs), this->engaged(out));
   }
 
  private:
@@ -561,21 +582,23 @@ class MaskingLayer final : public ModelLayer<Scalar> {
     for (std::size_t r = 0; r < m.data.size(); ++r)
       for (std::size_t c = 0; c < cols; ++c) t.data[r * cols + c] *= m.data[r];
   }
-  Tensor keep(const Tensor& x) const {
+  /// `m` := any(x != maskValue) over the last axis (in m's storage).
+  void keep(const Tensor& x, Tensor& m) const {
     if (x.rank() < 1 || x.shape.back() == 0)
       raise<ShapeError>(this->who("call"),
                         "expected a non-empty last axis, got shape " + shapeText(x.shape));
     const auto cols = static_cast<std::size_t>(x.shape.back());
-    Tensor m(Shape(x.shape.begin(), x.shape.end() - 1), std::vector<Scalar>(x.data.size() / cols));
+    m.shape.assign(x.shape.begin(), x.shape.end() - 1);
+    m.data.resize(x.data.size() / cols);
     for (std::size_t r = 0; r < m.data.size(); ++r) {
       bool any = false;
       for (std::size_t c = 0; c < cols; ++c)
         any = any || static_cast<double>(x.data[r * cols + c]) != maskValue_;
       m.data[r] = any ? 1 : 0;
     }
-    return m;
   }
   double maskValue_;
+  Tensor keep_;  ///< scratch of forward / backward
 };
 
 /// TF.js `Flatten` and `Reshape` (no mask support, as in TF.js: the mask stops here).
@@ -602,57 +625,59 @@ class ReshapeLayer final : public ModelLayer<Scalar> {
       out.insert(out.end(), target_.begin(), target_.end());
       return {out};
     }
-    const Shape t = resolve(Shape(s.begin() + 1, s.end()), "build");
-    out.insert(out.end(), t.begin(), t.end());
+    resolve(s, "build", out);
     return {out};
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode&) override {
-    Tensor out = this->one(inputs);
-    if (out.shape.empty()) raise<ShapeError>(this->who("call"), "expects a batch axis");
-    const Shape rest(out.shape.begin() + 1, out.shape.end());
-    Shape s{out.shape[0]};
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
+               std::vector<Tensor>& outputs) override {
+    const Tensor& x = this->one(inputs);
+    if (x.shape.empty()) raise<ShapeError>(this->who("call"), "expects a batch axis");
+    Tensor& out = this->single(outputs);
+    out.shape.assign(1, x.shape[0]);
     if (this->className() == "Flatten") {
-      s.push_back(product(rest));
+      out.shape.push_back(product(x.shape, 1));
     } else {
-      const Shape t = resolve(rest, "call");
-      s.insert(s.end(), t.begin(), t.end());
+      resolve(x.shape, "call", out.shape);
     }
-    out.shape = std::move(s);
-    return {std::move(out)};
+    out.data = x.data;
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
     const Tensor* d = this->given(dOutputs, 0);
     if (d == nullptr) return this->zeros(dInputs[0], inputs[0]->shape);
-    dInputs[0] = Tensor(inputs[0]->shape, d->data);
+    dInputs[0].shape = inputs[0]->shape;
+    dInputs[0].data = d->data;
   }
 
  private:
-  /// TF.js `fixUnknownDimension`.
-  Shape resolve(const Shape& in, const char* method) const {
-    Shape t = target_;
+  /// TF.js `fixUnknownDimension` for the input `in` (with its batch axis, which is not
+  /// reshaped): appends the target shape, its unknown dimension resolved, to `out`.
+  void resolve(const Shape& in, const char* method, Shape& out) const {
+    const std::size_t at = out.size();
+    out.insert(out.end(), target_.begin(), target_.end());
     Index known = 1;
     int unknown = -1;
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      if (t[i] < 0) {
+    for (std::size_t i = 0; i < target_.size(); ++i) {
+      if (target_[i] < 0) {
         if (unknown >= 0)
           raise<ConfigError>(this->who(method), "Can only specifiy one unknown dimension.");
         unknown = static_cast<int>(i);
       } else {
-        known *= t[i];
+        known *= target_[i];
       }
     }
-    const Index original = product(in);
-    const std::string msg = "Total size of new array must be unchanged: input " + shapeText(in) +
-                            ", targetShape " + shapeText(target_) + ".";
+    const Index original = product(in, 1);
+    auto fail = [&] {  // the message is built only when raising
+      raise<ShapeError>(this->who(method), "Total size of new array must be unchanged: input " +
+                                               shapeText(Shape(in.begin() + 1, in.end())) +
+                                               ", targetShape " + shapeText(target_) + ".");
+    };
     if (unknown >= 0) {
-      if (known == 0 || original % known != 0) raise<ShapeError>(this->who(method), msg);
-      t[static_cast<std::size_t>(unknown)] = original / known;
+      if (known == 0 || original % known != 0) fail();
+      out[at + static_cast<std::size_t>(unknown)] = original / known;
     } else if (original != known) {
-      raise<ShapeError>(this->who(method), msg);
+      fail();
     }
-    return t;
   }
   Shape target_;
 };
@@ -698,18 +723,17 @@ class MergeLayer final : public ModelLayer<Scalar> {
     }
     return {out};
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor*,
-                              const ForwardMode&) override {
-    const std::string who = this->who("call");
-    std::vector<Shape> shapes;
-    for (const Tensor* t : inputs) shapes.push_back(t->shape);
-    Tensor out;
-    out.shape = outputShapes(shapes)[0];
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
+               std::vector<Tensor>& outputs) override {
+    shapes_.resize(inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) shapes_[i] = inputs[i]->shape;
+    Tensor& out = this->single(outputs);
+    out.shape = outputShapes(shapes_)[0];
     for (std::size_t i = 0; i < inputs.size(); ++i)
       if (!concat() && inputs[i]->shape != inputs[0]->shape)
-        raise<ShapeError>(who, "input " + std::to_string(i) + " has shape " +
-                                   shapeText(inputs[i]->shape) + ", input 0 " +
-                                   shapeText(inputs[0]->shape));
+        raise<ShapeError>(this->who("call"), "input " + std::to_string(i) + " has shape " +
+                                                 shapeText(inputs[i]->shape) + ", input 0 " +
+                                                 shapeText(inputs[0]->shape));
     out.data.resize(static_cast<std::size_t>(product(out.shape)));
     if (concat()) {
       const Blocks b = blocks(inputs);
@@ -719,7 +743,7 @@ class MergeLayer final : public ModelLayer<Scalar> {
           std::copy_n(inputs[i]->data.data() + o * b.width[i], b.width[i], out.data.data() + at);
           at += b.width[i];
         }
-      return {std::move(out)};
+      return;
     }
     const std::string& cls = this->className();
     std::copy(inputs[0]->data.begin(), inputs[0]->data.end(), out.data.begin());
@@ -740,7 +764,6 @@ class MergeLayer final : public ModelLayer<Scalar> {
       }
     if (cls == "Average")
       for (Scalar& o : out.data) o /= static_cast<Scalar>(inputs.size());
-    return {std::move(out)};
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
@@ -779,13 +802,14 @@ class MergeLayer final : public ModelLayer<Scalar> {
       }
     }
   }
-  Mask computeMask(const std::vector<const Tensor*>&, const Tensor*,
-                   const std::vector<const Tensor*>& masks) const override {
-    Mask out;
+  void computeMask(const std::vector<const Tensor*>&, const Tensor*,
+                   const std::vector<const Tensor*>& masks, Mask& out) const override {
+    bool any = false;
     for (const Tensor* m : masks) {
       if (m == nullptr) continue;
-      if (!out) {
-        out = *m;
+      if (!any) {
+        this->engaged(out) = *m;
+        any = true;
       } else {
         if (m->data.size() != out->data.size())
           raise<ShapeError>(this->who("computeMask"), "input masks of different shapes " +
@@ -795,7 +819,7 @@ class MergeLayer final : public ModelLayer<Scalar> {
           out->data[k] = out->data[k] != 0 && m->data[k] != 0 ? 1 : 0;
       }
     }
-    return out;
+    if (!any) out.reset();
   }
 
  private:
@@ -832,6 +856,7 @@ class MergeLayer final : public ModelLayer<Scalar> {
     return b;
   }
   Index axis_;
+  std::vector<Shape> shapes_;  ///< scratch of forward: the inputs' shapes
 };
 
 /// A recurrent layer (SimpleRNN, GRU, LSTM, RNN, Bidirectional; Keras's CuDNNLSTM/CuDNNGRU
@@ -850,7 +875,8 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
       : ModelLayer<Scalar>(std::move(cls), std::move(name)),
         spec_(std::move(spec)),
         slots_(std::move(slots)),
-        layer_(layerFromConfig<Scalar>(spec_)) {}
+        layer_(layerFromConfig<Scalar>(spec_)),
+        returnSequences_(returnSequences()) {}
   bool supportsMasking() const override { return true; }
   bool stateful() const override { return layer_.stateful(); }
   void resetStates() override {
@@ -892,22 +918,31 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
     layer_.setWeights(values);
     values_ = std::move(values);
   }
-  std::vector<Tensor> forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
-                              const ForwardMode& mode) override {
+  void forward(const std::vector<const Tensor*>& inputs, const Tensor* mask,
+               const ForwardMode& mode, std::vector<Tensor>& outputs) override {
     if (inputs.empty()) raise<ValueError>(this->who("call"), "called without inputs");
-    LayerCallArgs<Scalar> args;
-    if (mask != nullptr) args.mask = *mask;
-    for (std::size_t i = 1; i < inputs.size(); ++i) args.initialState.push_back(*inputs[i]);
+    // The call's arguments are kept between calls: assignment reuses their tensors' storage.
+    LayerCallArgs<Scalar>& args = callArgs_;
+    if (mask != nullptr) {
+      if (!args.mask) args.mask.emplace();
+      *args.mask = *mask;
+    } else {
+      args.mask.reset();
+    }
+    args.initialState.resize(inputs.size() - 1);
+    for (std::size_t i = 1; i < inputs.size(); ++i) args.initialState[i - 1] = *inputs[i];
     args.training = mode.training;
     args.record = mode.record;
-    return layer_.apply(*inputs[0], args);
+    layer_.apply(*inputs[0], args, outputs);
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>&,
                 const std::vector<Tensor>& dOutputs, std::vector<Tensor>& dInputs) override {
     layer_.backward(dOutputs, grads_);
-    dInputs[0] = std::move(grads_.inputs);
+    // Swapped, not moved: grads_ takes the caller's previous buffers, and both sides keep
+    // their storage from one batch to the next.
+    std::swap(dInputs[0], grads_.inputs);
     for (std::size_t i = 1; i < inputs.size() && i - 1 < grads_.initialState.size(); ++i)
-      dInputs[i] = std::move(grads_.initialState[i - 1]);
+      std::swap(dInputs[i], grads_.initialState[i - 1]);
     for (std::size_t w = 0; w < values_.size(); ++w)
       std::copy(grads_.weights[w].data.begin(), grads_.weights[w].data.end(),
                 gradients_[w].data.begin());
@@ -932,10 +967,10 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   }
   /// TF.js RNN/Bidirectional `computeMask`: the input mask when returning sequences, else none
   /// (the executor gives every output of the call the first output's mask).
-  Mask computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
-                   const std::vector<const Tensor*>&) const override {
-    if (mask == nullptr || !returnSequences()) return Mask();
-    return Mask(*mask);
+  void computeMask(const std::vector<const Tensor*>&, const Tensor* mask,
+                   const std::vector<const Tensor*>&, Mask& out) const override {
+    if (mask == nullptr || !returnSequences_) return out.reset();
+    this->engaged(out) = *mask;
   }
   AnyLayer<Scalar>& layer() { return layer_; }
 
@@ -953,6 +988,8 @@ class RecurrentLayer final : public ModelLayer<Scalar> {
   std::vector<std::string> names_;
   std::vector<Tensor> values_, gradients_;  ///< the weights in the layer's layout, their gradients
   LayerGradients<Scalar> grads_;
+  LayerCallArgs<Scalar> callArgs_;  ///< forward's, reused
+  bool returnSequences_;            ///< the config's, read once (computeMask runs every batch)
 };
 
 }  // namespace recurrent::io::detail

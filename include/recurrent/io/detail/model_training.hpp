@@ -24,13 +24,59 @@ struct Compiled {
   std::vector<train::Loss<Scalar>> losses;                  ///< per output
   std::vector<std::vector<train::Metric<Scalar>>> metrics;  ///< per output
   std::vector<std::string> names;                           ///< TF.js metricsNames
-  // Buffers of a step, kept between steps.
+  // What a training step (trainOnBatch, each batch of fit) uses, kept between steps: buffers
+  // keep their storage, so that a step allocates nothing once the sizes are known.
+  std::string trainWho;                                ///< trainOnBatch's error prefix, built once
+  typename LayersModel<Scalar>::Run run;               ///< the recorded forward pass
+  std::vector<const FlatTensor<Scalar>*> predictions;  ///< the model outputs, in `run`
+  std::vector<double> values;                          ///< the step's loss and metrics
   std::vector<FlatTensor<Scalar>> lossValues, metricValues, dLoss, dPred;
   FlatTensor<Scalar> total;
+  /// ∂L/∂(each node's outputs), ∂L/∂(each node's inputs) of backward; the layers' inputs.
+  std::vector<std::vector<FlatTensor<Scalar>>> nodeGrads, nodeInputGrads;
+  std::vector<const FlatTensor<Scalar>*> layerInputs;
+  /// The trainable variables, listed at the first step after compile (a layer's variables, and
+  /// where their values and gradients live, are fixed once it is built; a model changed by
+  /// `add` must be compiled again).
+  bool variablesListed = false;
   std::vector<LayerVariable<Scalar>> variables;
   std::vector<train::Variable<Scalar>> optimizerVariables;
   std::vector<std::size_t> variableLayer;  ///< which layer owns each variable
+  // fit's batch and its logs (kept across fit calls too: each epoch may be a call of its own).
+  std::vector<FlatTensor<Scalar>> batchX, batchY;
+  Logs batchLogs;
+  std::vector<Logs::node_type> spareLogs;  ///< batchLogs' nodes, reused by the next batch
 };
+
+/// `logs` emptied into `spare`: its nodes (keys and all) are kept for `setLog`.
+inline void clearLogs(Logs& logs, std::vector<Logs::node_type>& spare) {
+  while (!logs.empty()) spare.push_back(logs.extract(logs.begin()));
+}
+
+/// `logs[key] = value`, in a spare node when there is one — preferably the one that held `key`
+/// before, whose key string then keeps its storage.
+inline void setLog(Logs& logs, std::vector<Logs::node_type>& spare, const std::string& key,
+                   double value) {
+  if (auto it = logs.find(key); it != logs.end()) {
+    it->second = value;
+    return;
+  }
+  if (spare.empty()) {
+    logs.emplace(key, value);
+    return;
+  }
+  std::size_t pick = spare.size() - 1;
+  for (std::size_t i = 0; i < spare.size(); ++i)
+    if (spare[i].key() == key) {
+      pick = i;
+      break;
+    }
+  Logs::node_type node = std::move(spare[pick]);
+  spare.erase(spare.begin() + static_cast<std::ptrdiff_t>(pick));
+  node.key() = key;
+  node.mapped() = value;
+  logs.insert(std::move(node));
+}
 
 /// Rows `ids[begin, end)` of `src` (`[samples, ...]`) into `dst` (`[end - begin, ...]`).
 template <class Scalar>
@@ -121,6 +167,7 @@ void LayersModel<Scalar>::compile(const CompileArgs<Scalar>& args) {
                          "the layer is applied at " + std::to_string(uses[l]) +
                              " nodes; training a shared layer is not supported");
   }
+  c->trainWho = recurrent::detail::where("LayersModel", name_, "trainOnBatch");
   compiled_ = std::move(c);
 }
 
@@ -130,29 +177,37 @@ std::vector<std::string> LayersModel<Scalar>::metricsNames() const {
 }
 
 template <class Scalar>
-void LayersModel<Scalar>::backward(Run& run, std::vector<Tensor>& dOutputs) {
-  // ∂L/∂(each node output); an empty tensor is zeros. Seeded with the model outputs', then
-  // walked back in reverse evaluation order, each layer adding its inputs' gradients.
-  std::vector<std::vector<Tensor>> d(nodes_.size());
-  for (std::size_t n = 0; n < nodes_.size(); ++n) d[n].resize(run.values[n].size());
-  auto accumulate = [&](const TensorRef& r, Tensor& g) {
+void LayersModel<Scalar>::backward(Run& run, const std::vector<Tensor>& dOutputs) {
+  // ∂L/∂(each node output); an empty shape is zeros. Seeded with the model outputs', then
+  // walked back in reverse evaluation order, each layer adding its inputs' gradients. The
+  // buffers are the compiled model's: emptied (shape cleared, storage kept) at each step.
+  auto& c = *compiled_;
+  auto& d = c.nodeGrads;
+  d.resize(nodes_.size());
+  c.nodeInputGrads.resize(nodes_.size());
+  for (std::size_t n = 0; n < nodes_.size(); ++n) {
+    d[n].resize(run.values[n].size());
+    for (Tensor& t : d[n]) t.shape.clear();
+  }
+  auto accumulate = [&](const TensorRef& r, const Tensor& g) {
     if (g.shape.empty() || nodes_[r.node].isInput) return;
     Tensor& into = d[r.node][r.tensor];
     if (into.shape.empty()) {
-      into = std::move(g);
+      into = g;  // copy-assignment: into's storage
     } else {
       for (std::size_t k = 0; k < into.data.size(); ++k) into.data[k] += g.data[k];
     }
   };
   for (std::size_t o = 0; o < outputs_.size(); ++o) accumulate(outputs_[o], dOutputs[o]);
-  std::vector<const Tensor*> ins;
-  std::vector<Tensor> dIns;
+  std::vector<const Tensor*>& ins = c.layerInputs;
   for (auto it = schedule_.rbegin(); it != schedule_.rend(); ++it) {
     if (!it->compute) continue;
     const Node& node = nodes_[it->node];
     ins.clear();
     for (const TensorRef& r : node.inputs) ins.push_back(&run.value(nodes_, r));
-    dIns.assign(node.inputs.size(), Tensor());
+    std::vector<Tensor>& dIns = c.nodeInputGrads[it->node];
+    dIns.resize(node.inputs.size());
+    for (Tensor& t : dIns) t.shape.clear();  // none until the layer writes one
     layers_[node.layer]->backward(ins, run.values[it->node], d[it->node], dIns);
     for (std::size_t i = 0; i < node.inputs.size(); ++i) accumulate(node.inputs[i], dIns[i]);
   }
@@ -169,17 +224,19 @@ enum class Values {
           ///< `val_<output>_loss` with the running sums, as TF.js does
 };
 
-/// The per-sample losses and metrics of a forward pass and their batch values.
+/// The per-sample losses and metrics of a forward pass (`pred`: the model outputs) and their
+/// batch values, into `values`.
 template <class Scalar>
-std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who,
-                                     const std::vector<FlatTensor<Scalar>>& y,
-                                     const std::vector<FlatTensor<Scalar>>& pred, Values which) {
+void lossesAndMetrics(Compiled<Scalar>& c, const std::string& who,
+                      const std::vector<FlatTensor<Scalar>>& y,
+                      const std::vector<const FlatTensor<Scalar>*>& pred, Values which,
+                      std::vector<double>& values) {
   const bool grad = which == Values::Train;
   const std::size_t outputs = pred.size();
   c.lossValues.resize(outputs);
-  std::vector<double> values{0.0};
+  values.assign(1, 0.0);
   for (std::size_t o = 0; o < outputs; ++o) {
-    c.losses[o].compute(y[o], pred[o], c.lossValues[o]);
+    c.losses[o].compute(y[o], *pred[o], c.lossValues[o]);
     if (o == 0) {
       c.total = c.lossValues[0];
     } else {
@@ -218,10 +275,10 @@ std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who
   c.metricValues.resize(1);
   for (std::size_t o = 0; o < outputs; ++o)
     for (const auto& m : c.metrics[o]) {
-      m.compute(y[o], pred[o], c.metricValues[0]);
+      m.compute(y[o], *pred[o], c.metricValues[0]);
       values.push_back(static_cast<double>(mean(c.metricValues[0])));
     }
-  if (!grad) return values;
+  if (!grad) return;
   // L = mean(total): ∂L/∂total = 1/|total| everywhere; a scalar output loss gets the sum.
   const auto count = static_cast<Scalar>(c.total.data.size());
   c.dLoss.resize(outputs);
@@ -233,9 +290,8 @@ std::vector<double> lossesAndMetrics(Compiled<Scalar>& c, const std::string& who
                              ? Scalar(1)
                              : Scalar(1) / count;
     dl.data.assign(c.lossValues[o].data.size(), share);
-    c.losses[o].backward(y[o], pred[o], dl, c.dPred[o]);
+    c.losses[o].backward(y[o], *pred[o], dl, c.dPred[o]);
   }
-  return values;
 }
 
 }  // namespace detail
@@ -260,31 +316,44 @@ void LayersModel<Scalar>::checkData(const std::string& who, const std::vector<Te
 template <class Scalar>
 std::vector<double> LayersModel<Scalar>::trainOnBatch(const std::vector<Tensor>& x,
                                                       const std::vector<Tensor>& y) {
-  const std::string who = recurrent::detail::where("LayersModel", name_, "trainOnBatch");
-  checkData(who, x, y, std::nullopt);
+  return trainStep(x, y);
+}
+
+template <class Scalar>
+const std::vector<double>& LayersModel<Scalar>::trainStep(const std::vector<Tensor>& x,
+                                                          const std::vector<Tensor>& y) {
+  if (compiled_ == nullptr)  // raises (trainOnBatch's name is kept by the compiled model)
+    checkData(recurrent::detail::where("LayersModel", name_, "trainOnBatch"), x, y, std::nullopt);
   auto& c = *compiled_;
-  Run run;
+  const std::string& who = c.trainWho;
+  checkData(who, x, y, std::nullopt);
+  Run& run = c.run;
   execute(x, detail::ForwardMode{true, true}, run);
-  std::vector<Tensor> pred;  // copies: backward still reads the graph's values
-  for (const TensorRef& r : outputs_) pred.push_back(run.value(nodes_, r));
-  for (std::size_t o = 0; o < outputs_.size(); ++o) c.losses[o].check(who, y[o], pred[o]);
-  std::vector<double> values = detail::lossesAndMetrics(c, who, y, pred, detail::Values::Train);
+  c.predictions.clear();  // read in place: backward reads the same values
+  for (const TensorRef& r : outputs_) c.predictions.push_back(&run.value(nodes_, r));
+  for (std::size_t o = 0; o < outputs_.size(); ++o) c.losses[o].check(who, y[o], *c.predictions[o]);
+  std::vector<double>& values = c.values;
+  detail::lossesAndMetrics(c, who, y, c.predictions, detail::Values::Train, values);
   if (!std::isfinite(values[0]))
     recurrent::detail::raise<TrainingError>(who, "the batch loss is " + std::to_string(values[0]) +
                                                      " (TerminateOnNaN): no update was applied");
-  // Variables: layer by layer (TF.js's trainableWeights order), gradients zeroed.
-  c.variables.clear();
-  c.variableLayer.clear();
-  for (std::size_t l = 0; l < layers_.size(); ++l) {
-    if (layers_[l] == nullptr) continue;
-    for (auto& v : layers_[l]->variables()) {
-      c.variables.push_back(v);
-      c.variableLayer.push_back(l);
+  // Variables: layer by layer (TF.js's trainableWeights order), gradients zeroed when listed
+  // (each computed layer's backward then overwrites its gradients; the others stay zero).
+  if (!c.variablesListed) {
+    c.variables.clear();
+    c.variableLayer.clear();
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      if (layers_[l] == nullptr) continue;
+      for (auto& v : layers_[l]->variables()) {
+        c.variables.push_back(v);
+        c.variableLayer.push_back(l);
+      }
     }
+    c.optimizerVariables.clear();
+    for (const auto& v : c.variables) c.optimizerVariables.push_back({v.value, v.gradient, v.size});
+    c.variablesListed = true;
   }
   backward(run, c.dPred);
-  c.optimizerVariables.clear();
-  for (const auto& v : c.variables) c.optimizerVariables.push_back({v.value, v.gradient, v.size});
   c.optimizer->applyGradients(c.optimizerVariables);
   std::size_t last = layers_.size();
   for (std::size_t l : c.variableLayer)
@@ -310,8 +379,10 @@ std::vector<double> LayersModel<Scalar>::evaluate(const std::vector<Tensor>& x,
     std::vector<Tensor> pred = outputsOf(run);
     for (std::size_t o = 0; o < outputs_.size(); ++o)
       compiled_->losses[o].check(who, by[o], pred[o]);
-    const std::vector<double> v =
-        detail::lossesAndMetrics(*compiled_, who, by, pred, detail::Values::Test);
+    std::vector<const Tensor*> predictions;
+    for (const Tensor& p : pred) predictions.push_back(&p);
+    std::vector<double> v;
+    detail::lossesAndMetrics(*compiled_, who, by, predictions, detail::Values::Test, v);
     sums.resize(v.size(), Scalar(0));
     for (std::size_t k = 0; k < v.size(); ++k)
       sums[k] += static_cast<Scalar>(end - begin) * static_cast<Scalar>(v[k]);
@@ -357,8 +428,9 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
       compiled_->losses[o].check(who, y[o], stand);
     }
   }
-  // Training and validation samples.
-  std::vector<Tensor> trainX = x, trainY = y, valX, valY;
+  // Training and validation samples (the caller's, unless split off).
+  const std::vector<Tensor>*trainX = &x, *trainY = &y;
+  std::vector<Tensor> splitX, splitY, valX, valY;
   bool validate = false;
   if (args.validationData) {
     valX = args.validationData->first;
@@ -367,17 +439,26 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
   } else if (args.validationSplit > 0) {
     const auto splitAt =
         static_cast<Index>(std::floor(static_cast<double>(n) * (1.0 - args.validationSplit)));
-    trainX = detail::sliceSamples(x, 0, splitAt);
-    trainY = detail::sliceSamples(y, 0, splitAt);
+    splitX = detail::sliceSamples(x, 0, splitAt);
+    splitY = detail::sliceSamples(y, 0, splitAt);
+    trainX = &splitX;
+    trainY = &splitY;
     valX = detail::sliceSamples(x, splitAt, n);
     valY = detail::sliceSamples(y, splitAt, n);
     validate = true;
   }
-  const Index samples = trainX[0].shape[0];
+  const Index samples = (*trainX)[0].shape[0];
+  static const std::string kBatchKey = "batch", kSizeKey = "size";
   std::vector<Index> order(static_cast<std::size_t>(samples));
   RandomEngine rng(args.seed);
-  std::vector<Tensor> bx(trainX.size()), by(trainY.size());
-  const std::vector<std::string> names = compiled_->names;
+  // The batch, its logs and the step's buffers are the compiled model's: a batch after the
+  // first epoch (of this call or an earlier one) allocates nothing.
+  auto& c = *compiled_;
+  std::vector<Tensor>&bx = c.batchX, &by = c.batchY;
+  bx.resize(trainX->size());
+  by.resize(trainY->size());
+  Logs& batchLogs = c.batchLogs;
+  const std::vector<std::string>& names = c.names;
   History history;
   stop_->store(false);
   Logs trainLogs;
@@ -397,19 +478,20 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
     Index seen = 0, batch = 0;
     for (Index begin = 0; begin < samples; begin += args.batchSize, ++batch) {
       const Index end = std::min(samples, begin + args.batchSize);
-      Logs batchLogs{{"batch", static_cast<double>(batch)},
-                     {"size", static_cast<double>(end - begin)}};
+      detail::clearLogs(batchLogs, c.spareLogs);
+      detail::setLog(batchLogs, c.spareLogs, kBatchKey, static_cast<double>(batch));
+      detail::setLog(batchLogs, c.spareLogs, kSizeKey, static_cast<double>(end - begin));
       for (const auto& cb : args.callbacks)
         if (cb.onBatchBegin) cb.onBatchBegin(batch, batchLogs);
-      for (std::size_t i = 0; i < trainX.size(); ++i)
-        detail::gatherRows(trainX[i], order, static_cast<std::size_t>(begin),
+      for (std::size_t i = 0; i < trainX->size(); ++i)
+        detail::gatherRows((*trainX)[i], order, static_cast<std::size_t>(begin),
                            static_cast<std::size_t>(end), bx[i]);
-      for (std::size_t o = 0; o < trainY.size(); ++o)
-        detail::gatherRows(trainY[o], order, static_cast<std::size_t>(begin),
+      for (std::size_t o = 0; o < trainY->size(); ++o)
+        detail::gatherRows((*trainY)[o], order, static_cast<std::size_t>(begin),
                            static_cast<std::size_t>(end), by[o]);
-      std::vector<double> v;
+      const std::vector<double>* values = nullptr;
       try {
-        v = trainOnBatch(bx, by);
+        values = &trainStep(bx, by);
       } catch (const TrainingError&) {
         raise<TrainingError>(who, "the loss of epoch " + std::to_string(epoch + 1) + ", batch " +
                                       std::to_string(batch) +
@@ -417,8 +499,9 @@ History LayersModel<Scalar>::fit(const std::vector<Tensor>& x, const std::vector
                                       "weights are those before this batch");
       }
       seen += end - begin;
+      const std::vector<double>& v = *values;
       for (std::size_t k = 0; k < names.size(); ++k) {
-        batchLogs[names[k]] = v[k];
+        detail::setLog(batchLogs, c.spareLogs, names[k], v[k]);
         totals[k] += static_cast<Scalar>(v[k]) * static_cast<Scalar>(end - begin);
       }
       for (const auto& cb : args.callbacks)
