@@ -392,5 +392,18 @@ TEST_CASE("fit allocates nothing in a batch after the first epoch", "[alloc][fit
          L::lstm({{"units", 4}, {"returnSequences", true}}), L::gru({{"units", 2}})});
     CHECK(fitBatchAllocations(model, 2, true) == 0);
   }
+  SECTION("functional: Concatenate and Add of two recurrent branches") {
+    recurrent::io::Graph g;
+    auto x = g.input({5, 3});
+    auto a = g.apply(L::simpleRNN({{"units", 3}, {"returnSequences", true}}), x);
+    auto b = g.apply(L::gru({{"units", 3}, {"returnSequences", true}}), x);
+    auto joined = g.apply(L::concatenate(), std::vector<recurrent::io::SymbolicTensor>{a, b});
+    auto summed = g.apply(L::add(), std::vector<recurrent::io::SymbolicTensor>{a, b});
+    auto both =
+        g.apply(L::concatenate(), std::vector<recurrent::io::SymbolicTensor>{joined, summed});
+    auto out = g.apply(L::dense({{"units", 2}}), g.apply(L::lstm({{"units", 4}}), both));
+    auto model = g.model<float>({x}, {out});
+    CHECK(fitBatchAllocations(model, 2) == 0);
+  }
 }
 #endif  // RECURRENT_HAS_JSON

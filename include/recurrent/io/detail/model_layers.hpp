@@ -693,25 +693,26 @@ class MergeLayer final : public ModelLayer<Scalar> {
   using typename ModelLayer<Scalar>::Tensor;
   using typename ModelLayer<Scalar>::Mask;
   MergeLayer(std::string cls, std::string name, Index axis)
-      : ModelLayer<Scalar>(std::move(cls), std::move(name)), axis_(axis) {}
+      : ModelLayer<Scalar>(std::move(cls), std::move(name)),
+        op_(opOf(this->className())),
+        axis_(axis) {}
   bool supportsMasking() const override { return true; }
   std::vector<Shape> outputShapes(const std::vector<Shape>& in) const override {
     const std::string who = this->who("build");
-    if (in.size() < 2 || (this->className() == "Subtract" && in.size() != 2))
-      raise<ConfigError>(who,
-                         std::string("A merge layer should be called on ") +
-                             (this->className() == "Subtract" ? "exactly 2 inputs"
-                                                              : "a list of at least 2 inputs") +
-                             ". Got " + std::to_string(in.size()) + " inputs.");
+    if (in.size() < 2 || (op_ == Op::Subtract && in.size() != 2))
+      raise<ConfigError>(
+          who, std::string("A merge layer should be called on ") +
+                   (op_ == Op::Subtract ? "exactly 2 inputs" : "a list of at least 2 inputs") +
+                   ". Got " + std::to_string(in.size()) + " inputs.");
     Shape out = in[0];
-    if (!concat()) {
+    if (op_ != Op::Concatenate) {
       for (const Shape& s : in)
         if (!compatible(s, out, -1))
           raise<ShapeError>(who, "inputs of different shapes " + shapeText(in[0]) + " and " +
                                      shapeText(s) + " (this library merges equal shapes only)");
       return {out};
     }
-    const std::size_t a = axisOf(out, who);
+    const std::size_t a = axisOf(out.size(), "build");
     out[a] = 0;
     for (const Shape& s : in) {
       if (s.size() != in[0].size() || !compatible(s, in[0], static_cast<Index>(a)))
@@ -725,44 +726,74 @@ class MergeLayer final : public ModelLayer<Scalar> {
   }
   void forward(const std::vector<const Tensor*>& inputs, const Tensor*, const ForwardMode&,
                std::vector<Tensor>& outputs) override {
-    shapes_.resize(inputs.size());
-    for (std::size_t i = 0; i < inputs.size(); ++i) shapes_[i] = inputs[i]->shape;
+    // The checks of outputShapes on concrete shapes, in place (this runs every batch of fit).
+    if (inputs.size() < 2 || (op_ == Op::Subtract && inputs.size() != 2)) {
+      std::vector<Shape> shapes;
+      for (const Tensor* t : inputs) shapes.push_back(t->shape);
+      outputShapes(shapes);  // raises with the build-time message
+    }
     Tensor& out = this->single(outputs);
-    out.shape = outputShapes(shapes_)[0];
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-      if (!concat() && inputs[i]->shape != inputs[0]->shape)
-        raise<ShapeError>(this->who("call"), "input " + std::to_string(i) + " has shape " +
-                                                 shapeText(inputs[i]->shape) + ", input 0 " +
-                                                 shapeText(inputs[0]->shape));
-    out.data.resize(static_cast<std::size_t>(product(out.shape)));
-    if (concat()) {
-      const Blocks b = blocks(inputs);
+    const Shape& first = inputs[0]->shape;
+    if (op_ == Op::Concatenate) {
+      const std::size_t a = axisOf(first.size(), "call");
+      outer_ = 1;
+      for (std::size_t d = 0; d < a; ++d) outer_ *= static_cast<std::size_t>(first[d]);
+      width_.clear();
+      for (const Tensor* t : inputs) {
+        bool ok = t->shape.size() == first.size();
+        for (std::size_t d = 0; ok && d < first.size(); ++d) ok = d == a || t->shape[d] == first[d];
+        if (!ok)
+          raise<ShapeError>(this->who("call"),
+                            "A `Concatenate` layer requires inputs with matching shapes except "
+                            "for the concat axis. Got input shapes: " +
+                                shapeText(first) + ", " + shapeText(t->shape));
+        width_.push_back(static_cast<std::size_t>(product(t->shape, a)));
+      }
+      out.shape.assign(first.begin(), first.end());
+      out.shape[a] = 0;
+      for (const Tensor* t : inputs) out.shape[a] += t->shape[a];
+      out.data.resize(static_cast<std::size_t>(product(out.shape)));
       std::size_t at = 0;
-      for (std::size_t o = 0; o < b.outer; ++o)
+      for (std::size_t o = 0; o < outer_; ++o)
         for (std::size_t i = 0; i < inputs.size(); ++i) {
-          std::copy_n(inputs[i]->data.data() + o * b.width[i], b.width[i], out.data.data() + at);
-          at += b.width[i];
+          std::copy_n(inputs[i]->data.data() + o * width_[i], width_[i], out.data.data() + at);
+          at += width_[i];
         }
       return;
     }
-    const std::string& cls = this->className();
-    std::copy(inputs[0]->data.begin(), inputs[0]->data.end(), out.data.begin());
-    for (std::size_t i = 1; i < inputs.size(); ++i)
-      for (std::size_t k = 0; k < out.data.size(); ++k) {
-        const Scalar v = inputs[i]->data[k];
-        Scalar& o = out.data[k];
-        if (cls == "Add" || cls == "Average")
-          o += v;
-        else if (cls == "Subtract")
-          o -= v;
-        else if (cls == "Multiply")
-          o *= v;
-        else if (cls == "Maximum")
-          o = std::max(o, v);
-        else
-          o = std::min(o, v);
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i]->shape != first)
+        raise<ShapeError>(this->who("call"), "input " + std::to_string(i) + " has shape " +
+                                                 shapeText(inputs[i]->shape) + ", input 0 " +
+                                                 shapeText(first));
+    out.shape.assign(first.begin(), first.end());
+    out.data.assign(inputs[0]->data.begin(), inputs[0]->data.end());
+    for (std::size_t i = 1; i < inputs.size(); ++i) {
+      const Scalar* v = inputs[i]->data.data();
+      Scalar* o = out.data.data();
+      const std::size_t n = out.data.size();
+      switch (op_) {
+        case Op::Add:
+        case Op::Average:
+          for (std::size_t k = 0; k < n; ++k) o[k] += v[k];
+          break;
+        case Op::Subtract:
+          for (std::size_t k = 0; k < n; ++k) o[k] -= v[k];
+          break;
+        case Op::Multiply:
+          for (std::size_t k = 0; k < n; ++k) o[k] *= v[k];
+          break;
+        case Op::Maximum:
+          for (std::size_t k = 0; k < n; ++k) o[k] = std::max(o[k], v[k]);
+          break;
+        case Op::Minimum:
+          for (std::size_t k = 0; k < n; ++k) o[k] = std::min(o[k], v[k]);
+          break;
+        case Op::Concatenate:
+          break;
       }
-    if (cls == "Average")
+    }
+    if (op_ == Op::Average)
       for (Scalar& o : out.data) o /= static_cast<Scalar>(inputs.size());
   }
   void backward(const std::vector<const Tensor*>& inputs, const std::vector<Tensor>& outputs,
@@ -770,30 +801,28 @@ class MergeLayer final : public ModelLayer<Scalar> {
     const Tensor* d = this->given(dOutputs, 0);
     for (std::size_t i = 0; i < inputs.size(); ++i) this->zeros(dInputs[i], inputs[i]->shape);
     if (d == nullptr) return;
-    if (concat()) {
-      const Blocks b = blocks(inputs);
+    if (op_ == Op::Concatenate) {  // outer_ and width_: the recorded forward's
       std::size_t at = 0;
-      for (std::size_t o = 0; o < b.outer; ++o)
+      for (std::size_t o = 0; o < outer_; ++o)
         for (std::size_t i = 0; i < inputs.size(); ++i) {
-          std::copy_n(d->data.data() + at, b.width[i], dInputs[i].data.data() + o * b.width[i]);
-          at += b.width[i];
+          std::copy_n(d->data.data() + at, width_[i], dInputs[i].data.data() + o * width_[i]);
+          at += width_[i];
         }
       return;
     }
-    const std::string& cls = this->className();
     const auto n = static_cast<Scalar>(inputs.size());
     for (std::size_t k = 0; k < d->data.size(); ++k) {
       bool taken = false;
       for (std::size_t i = 0; i < inputs.size(); ++i) {
         Scalar g = d->data[k];
-        if (cls == "Subtract" && i == 1)
+        if (op_ == Op::Subtract && i == 1) {
           g = -g;
-        else if (cls == "Average")
+        } else if (op_ == Op::Average) {
           g /= n;
-        else if (cls == "Multiply") {
+        } else if (op_ == Op::Multiply) {
           for (std::size_t j = 0; j < inputs.size(); ++j)
             if (j != i) g *= inputs[j]->data[k];
-        } else if (cls == "Maximum" || cls == "Minimum") {
+        } else if (op_ == Op::Maximum || op_ == Op::Minimum) {
           const bool wins = !taken && inputs[i]->data[k] == outputs[0].data[k];
           taken = taken || wins;
           g = wins ? g : Scalar(0);
@@ -823,15 +852,26 @@ class MergeLayer final : public ModelLayer<Scalar> {
   }
 
  private:
-  bool concat() const { return this->className() == "Concatenate"; }
-  std::size_t axisOf(const Shape& s, const std::string& who) const {
-    const Index r = static_cast<Index>(s.size());
+  enum class Op { Concatenate, Add, Subtract, Multiply, Average, Maximum, Minimum };
+  static Op opOf(const std::string& cls) {
+    if (cls == "Concatenate") return Op::Concatenate;
+    if (cls == "Add") return Op::Add;
+    if (cls == "Subtract") return Op::Subtract;
+    if (cls == "Multiply") return Op::Multiply;
+    if (cls == "Average") return Op::Average;
+    if (cls == "Maximum") return Op::Maximum;
+    if (cls == "Minimum") return Op::Minimum;
+    raise<ConfigError>(cls, "not a merge layer");
+  }
+  /// The concat axis for inputs of rank `rank`. @throws ConfigError naming `method` when out
+  /// of range.
+  std::size_t axisOf(std::size_t rank, const char* method) const {
+    const auto r = static_cast<Index>(rank);
     const Index a = axis_ < 0 ? axis_ + r : axis_;
     if (a < 1 || a >= r)
-      raise<ConfigError>(who, "axis " + std::to_string(axis_) +
-                                  " is out of range for inputs of "
-                                  "rank " +
-                                  std::to_string(r));
+      raise<ConfigError>(this->who(method), "axis " + std::to_string(axis_) +
+                                                " is out of range for inputs of rank " +
+                                                std::to_string(r));
     return static_cast<std::size_t>(a);
   }
   static bool compatible(const Shape& a, const Shape& b, Index skip) {
@@ -840,23 +880,11 @@ class MergeLayer final : public ModelLayer<Scalar> {
       if (static_cast<Index>(i) != skip && a[i] >= 0 && b[i] >= 0 && a[i] != b[i]) return false;
     return true;
   }
-  /// Concatenate: the inputs seen as `[outer, width_i]` around the axis.
-  struct Blocks {
-    std::size_t outer = 0;
-    std::vector<std::size_t> width;
-  };
-  Blocks blocks(const std::vector<const Tensor*>& inputs) const {
-    const std::size_t a = axisOf(inputs[0]->shape, this->who("call"));
-    Blocks b;
-    b.outer = static_cast<std::size_t>(product(Shape(
-        inputs[0]->shape.begin(), inputs[0]->shape.begin() + static_cast<std::ptrdiff_t>(a))));
-    for (const Tensor* t : inputs)
-      b.width.push_back(static_cast<std::size_t>(
-          product(Shape(t->shape.begin() + static_cast<std::ptrdiff_t>(a), t->shape.end()))));
-    return b;
-  }
+  Op op_;
   Index axis_;
-  std::vector<Shape> shapes_;  ///< scratch of forward: the inputs' shapes
+  /// Concatenate: the inputs seen as `[outer_, width_[i]]` around the axis (of the last forward).
+  std::size_t outer_ = 0;
+  std::vector<std::size_t> width_;
 };
 
 /// A recurrent layer (SimpleRNN, GRU, LSTM, RNN, Bidirectional; Keras's CuDNNLSTM/CuDNNGRU
