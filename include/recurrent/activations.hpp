@@ -28,6 +28,18 @@
  * | `softmax`     | exp(x − max) / Σ exp(x − max) over the row                              |
  * | `logSoftmax`  | x − max − log Σ exp(x − max) over the row                               |
  *
+ * Extensions (ONNX's recurrent-operator activations, `Activation::parametric(kind, α, β)`; no
+ * TF.js name, not parsed by `fromName`, not differentiable: training refuses them):
+ *
+ * | kind                    | definition (α, β given)              | ONNX name         |
+ * |-------------------------|--------------------------------------|-------------------|
+ * | `Affine`                | α·x + β                              | `Affine`          |
+ * | `LeakyRelu`             | x ≥ 0 ? x : α·x                      | `LeakyRelu`       |
+ * | `ThresholdedRelu`       | x > α ? x : 0                        | `ThresholdedRelu` |
+ * | `ScaledTanh`            | α·tanh(β·x)                          | `ScaledTanh`      |
+ * | `ParametricHardSigmoid` | clip(α·x + β, 0, 1)                  | `HardSigmoid`     |
+ * | `ParametricElu`         | x ≥ 0 ? x : α·(exp(x) − 1)           | `Elu`             |
+ *
  * Names are TF.js class names, case-sensitive: `"hard_sigmoid"` is refused by `fromName` exactly
  * as TF.js constructors refuse it (Keras model.json files store that spelling; mapping it belongs
  * to model import, not to this parser).
@@ -74,6 +86,13 @@ enum class ActivationKind {
   Softmax,
   LogSoftmax,
   HardSigmoidKeras3,
+  // Parametric extensions (ONNX): Activation::parametric(kind, alpha, beta).
+  Affine,
+  LeakyRelu,
+  ThresholdedRelu,
+  ScaledTanh,
+  ParametricHardSigmoid,
+  ParametricElu,
 };
 
 namespace activations {
@@ -198,6 +217,11 @@ class Activation {
   constexpr Activation(ActivationKind kind = ActivationKind::Tanh)  // NOLINT: implicit from kind
       : kind_(kind) {}
 
+  /// A parametric activation (the extension kinds `Affine` … `ParametricElu` of the file
+  /// comment) with its α and β (unused ones ignored).
+  /// @throws ConfigError when `kind` is not one of them.
+  static Activation parametric(ActivationKind kind, double alpha, double beta = 0.0);
+
   /// Parses a TF.js activation name (`"tanh"`, `"hardSigmoid"`, `"gelu_new"`, ...).
   /// @throws ConfigError for an unknown name, as TF.js does.
   static Activation fromName(std::string_view name);
@@ -209,33 +233,76 @@ class Activation {
   /// The TF.js class name (`"hardSigmoid"`; `"hardSigmoidKeras3"` for the extension).
   const char* name() const { return names()[static_cast<std::size_t>(kind_)]; }
   constexpr ActivationKind kind() const { return kind_; }
-  friend constexpr bool operator==(Activation a, Activation b) { return a.kind_ == b.kind_; }
-  friend constexpr bool operator!=(Activation a, Activation b) { return a.kind_ != b.kind_; }
+  /// True for the parametric extension kinds (which take α, β and have no derivative here).
+  constexpr bool isParametric() const { return kind_ >= ActivationKind::Affine; }
+  constexpr double alpha() const { return alpha_; }
+  constexpr double beta() const { return beta_; }
+  friend constexpr bool operator==(Activation a, Activation b) {
+    return a.kind_ == b.kind_ && a.alpha_ == b.alpha_ && a.beta_ == b.beta_;
+  }
+  friend constexpr bool operator!=(Activation a, Activation b) { return !(a == b); }
 
   /// Applies the activation in place to a writable block (Eigen matrix expression).
   template <class Block>
   void apply(Block&& block) const;
 
-  static constexpr std::size_t kCount = 17;
+  /// Every kind; the first `kTfjsCount` are TF.js's names, then `hardSigmoidKeras3`
+  /// (`kModelFileCount`: the names a model file may hold), then the parametric extensions.
+  static constexpr std::size_t kCount = 23;
+  static constexpr std::size_t kTfjsCount = 16;
+  static constexpr std::size_t kModelFileCount = 17;
   static const std::array<const char*, kCount>& names() {
-    static const std::array<const char*, kCount> kNames = {
-        "tanh",    "sigmoid",    "hardSigmoid",      "relu",  "relu6", "linear", "elu",
-        "selu",    "softplus",   "softsign",         "swish", "mish",  "gelu",   "gelu_new",
-        "softmax", "logSoftmax", "hardSigmoidKeras3"};
+    static const std::array<const char*, kCount> kNames = {"tanh",
+                                                           "sigmoid",
+                                                           "hardSigmoid",
+                                                           "relu",
+                                                           "relu6",
+                                                           "linear",
+                                                           "elu",
+                                                           "selu",
+                                                           "softplus",
+                                                           "softsign",
+                                                           "swish",
+                                                           "mish",
+                                                           "gelu",
+                                                           "gelu_new",
+                                                           "softmax",
+                                                           "logSoftmax",
+                                                           "hardSigmoidKeras3",
+                                                           "affine",
+                                                           "leakyRelu",
+                                                           "thresholdedRelu",
+                                                           "scaledTanh",
+                                                           "parametricHardSigmoid",
+                                                           "parametricElu"};
     return kNames;
   }
 
  private:
   ActivationKind kind_;
+  double alpha_ = 0.0, beta_ = 0.0;
 };
 
 // ---------------------------------------------------------------------------------------------
 // implementation
 // ---------------------------------------------------------------------------------------------
 
+inline Activation Activation::parametric(ActivationKind kind, double alpha, double beta) {
+  Activation a(kind);
+  if (!a.isParametric())
+    detail::raise<ConfigError>("Activation.parametric",
+                               std::string("kind: expected one of the parametric kinds (affine, "
+                                           "leakyRelu, thresholdedRelu, scaledTanh, "
+                                           "parametricHardSigmoid, parametricElu), got ") +
+                                   a.name());
+  a.alpha_ = alpha;
+  a.beta_ = beta;
+  return a;
+}
+
 inline Activation Activation::fromName(std::string_view name) {
   // The Keras-3 hard sigmoid is not a TF.js name: only the 16 TF.js names parse.
-  for (std::size_t i = 0; i + 1 < kCount; ++i) {
+  for (std::size_t i = 0; i < kTfjsCount; ++i) {
     if (name == names()[i]) return Activation(static_cast<ActivationKind>(i));
   }
   detail::raise<ConfigError>("Activation.fromName", unknownMessage(name, "the name"));
@@ -243,7 +310,7 @@ inline Activation Activation::fromName(std::string_view name) {
 
 inline std::string Activation::unknownMessage(std::string_view name, std::string_view argument) {
   std::string list;
-  for (std::size_t i = 0; i + 1 < kCount; ++i) {
+  for (std::size_t i = 0; i < kTfjsCount; ++i) {
     if (i > 0) list += ", ";
     list += names()[i];
   }
@@ -291,6 +358,36 @@ void Activation::apply(Block&& block) const {
       return a::LogSoftmax::apply(block);
     case ActivationKind::HardSigmoidKeras3:
       return a::HardSigmoidKeras3::apply(block);
+    default:
+      break;
+  }
+  // The parametric extensions, in the scalar type of the block (onnxruntime computes in float).
+  using S = typename std::decay_t<Block>::Scalar;
+  auto x = block.array();
+  const S alpha = S(alpha_), beta = S(beta_);
+  switch (kind_) {
+    case ActivationKind::Affine:
+      x = alpha * x + beta;
+      return;
+    case ActivationKind::LeakyRelu:
+      x = (x >= S(0)).select(x, alpha * x);
+      return;
+    case ActivationKind::ThresholdedRelu:
+      x = (x > alpha).select(x, S(0));
+      return;
+    case ActivationKind::ScaledTanh:
+      x = beta * x;
+      a::Tanh::apply(block);
+      x *= alpha;
+      return;
+    case ActivationKind::ParametricHardSigmoid:
+      x = (alpha * x + beta).max(S(0)).min(S(1));
+      return;
+    case ActivationKind::ParametricElu:
+      x = (x >= S(0)).select(x, alpha * (x.exp() - S(1)));
+      return;
+    default:
+      return;
   }
 }
 

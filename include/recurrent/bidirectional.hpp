@@ -259,6 +259,8 @@ void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scal
                                 Result& out) {
   CallArgs<Scalar> fwArgs{args.mask, {}, args.training, args.record, {}};
   CallArgs<Scalar> bwArgs{args.mask, {}, args.training, args.record, {}};
+  fwArgs.sequenceLengths = args.sequenceLengths;  // the backward layer reads length−1 … 0
+  bwArgs.sequenceLengths = args.sequenceLengths;
   const Index fwCells = forward_.cellCount();
   for (const auto& m : args.dropoutMasks) {
     if (m.cell < 0 || m.cell >= cellCount())

@@ -41,6 +41,10 @@ struct GRUCellArgs : CellArgs {
  * With `DropoutMasks::PerGate` each gate uses its own input and recurrent mask and the final
  * blend uses the un-dropped h (Keras implementation 1).
  *
+ * `clip` (extension, ONNX): the pre-activations of z, r and hh are clamped to [−clip, clip].
+ * ONNX `GRU` maps here with gates z, r, h as they are: `linear_before_reset = 0` is
+ * `resetAfter = false` (bias W_b + R_b), 1 is `resetAfter = true` (bias [W_b; R_b]).
+ *
  * | weight               | shape                                                     |
  * |----------------------|-----------------------------------------------------------|
  * | `kernel` W           | `[inputDim, 3·units]`                                     |
@@ -344,6 +348,7 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
   // z and r of one row of gates (one pass when the activation is elementwise).
   void activateUpdateAndResetRow(Scalar* a) const {
     const Index u = this->units_;
+    this->clipRow(a, 2 * u);
     if (this->isElementwise(recurrentActivation_)) {
       this->template activateRow<Base::times(2, Units)>(recurrentActivation_, a, 2 * u);
     } else {
@@ -362,9 +367,15 @@ class GRUCell : public RNNCell<GRUCell<Scalar_, Units, InputDim>> {
     if constexpr (Record) {
       if (pre) Eigen::Map<Array>(a + 6 * u, u) = Eigen::Map<const Array>(a + 2 * u, u);
     }
+    this->clipRow(a + 2 * u, u);
     this->template activateRow<Units>(this->activation_, a + 2 * u, u);
     const Eigen::Map<const Array> z(a, u), cand(a + 2 * u, u), hb(hf + b * ldf, u);
     Eigen::Map<Array>(next.data() + b * next.outerStride(), u) = z * hb + (Scalar(1) - z) * cand;
+  }
+
+  const char* inferenceOnlyFeature() const {
+    if (recurrentActivation_.isParametric()) return "a parametric recurrentActivation";
+    return Base::inferenceOnlyFeature();
   }
 
   Activation recurrentActivation_;

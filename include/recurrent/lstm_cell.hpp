@@ -13,6 +13,11 @@ struct LSTMCellArgs : CellArgs {
   Activation recurrentActivation = ActivationKind::HardSigmoid;  ///< TF.js default
   bool unitForgetBias = false;  ///< initialise the forget-gate bias to 1 (initializer only)
   int implementation = 1;       ///< accepted for TF.js compatibility; has no effect
+  /// Extension (ONNX's third activation `h`): the activation of c' in h' = o ⊙ act(c');
+  /// default `activation`. Inference only when it differs.
+  std::optional<Activation> outputActivation;
+  /// Extension (ONNX `input_forget`): couple the gates, f = 1 − i. Inference only.
+  bool inputForget = false;
 };
 
 /**
@@ -36,6 +41,16 @@ struct LSTMCellArgs : CellArgs {
  *
  * States (TF.js order): `[h, c]`, each `[batch, units]`. Output: `h'`.
  * `unitForgetBias` only changes the bias initializer (forget block = 1).
+ *
+ * Extensions for ONNX `LSTM` (inference only; a recording call refuses them):
+ *
+ *     a_i += P_i ⊙ c,  a_f += P_f ⊙ c          (peepholes, `setPeepholes`, before the clip)
+ *     a_o += P_o ⊙ c'                          (after c' is known)
+ *     every a clamped to [−clip, clip]         (`clip`)
+ *     f = 1 − i                                (`inputForget`)
+ *     h' = o ⊙ outputActivation(c')            (`outputActivation`)
+ *
+ * ONNX's gate blocks are i, o, f, c: import permutes them once into i, f, c, o.
  */
 template <class Scalar_ = float, int Units = Eigen::Dynamic, int InputDim = Eigen::Dynamic>
 class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
@@ -50,6 +65,8 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   explicit LSTMCell(const LSTMCellArgs& args)
       : Base(args, "lstm_cell"),
         recurrentActivation_(args.recurrentActivation),
+        outputActivation_(args.outputActivation.value_or(args.activation)),
+        inputForget_(args.inputForget),
         unitForgetBias_(args.unitForgetBias),
         implementation_(args.implementation) {}
 
@@ -60,7 +77,26 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
     return Base::shapesOf(inputDim, units, useBias, 1);
   }
   Activation recurrentActivation() const { return recurrentActivation_; }
+  Activation outputActivation() const { return outputActivation_; }
+  bool inputForget() const { return inputForget_; }
   bool unitForgetBias() const { return unitForgetBias_; }
+  /// Peephole weights `[3, units]`, rows P_i, P_f, P_o (our gate order; ONNX's `P` is
+  /// [P_i | P_o | P_f]); an empty tensor removes them. Not part of `getWeights`.
+  /// @throws ShapeError for another shape.
+  void setPeepholes(const FlatTensor<Scalar>& p) {
+    if (p.data.empty() && (p.shape.empty() || p.size() == 0)) {
+      peepholes_.resize(0, 0);
+      return;
+    }
+    const std::vector<Index> expected{3, this->units_};
+    if (p.shape != expected || p.size() != 3 * this->units_)
+      detail::raise<ShapeError>(this->where("setPeepholes"),
+                                "peepholes: expected shape " + detail::shapeString(expected) +
+                                    ", got " + detail::shapeString(p.shape));
+    peepholes_ = Eigen::Map<const Matrix<Scalar>>(p.data.data(), 3, this->units_);
+  }
+  /// The peephole weights (`[3, units]`; empty without peepholes).
+  const Matrix<Scalar>& peepholes() const { return peepholes_; }
   int implementation() const { return implementation_; }
 
   /// One step: see the class comment.
@@ -138,6 +174,17 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   bool recordsPre() const {
     return this->recordsPreActivations(this->activation_, recurrentActivation_);
   }
+  bool extended() const {
+    return this->clipped_ || inputForget_ || peepholes_.size() > 0 ||
+           outputActivation_ != this->activation_;
+  }
+  const char* inferenceOnlyFeature() const {
+    if (peepholes_.size() > 0) return "peepholes";
+    if (inputForget_) return "inputForget";
+    if (outputActivation_ != this->activation_) return "an outputActivation other than activation";
+    if (recurrentActivation_.isParametric()) return "a parametric recurrentActivation";
+    return Base::inferenceOnlyFeature();
+  }
   // ∂L/∂U = ĥᵀ·da over every row (da = the projection's gradient).
   void recurrentWeightGradients(const ConstRows<Scalar>& hHat, const ConstRows<Scalar>&,
                                 const ConstRows<Scalar>&, const ConstRows<Scalar>&,
@@ -181,6 +228,9 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
   // pre-activations) beside the gates.
   template <bool Record>
   void finish(const ConstRows<Scalar>& prev, Rows<Scalar> next, Scalar* gates, Index ldg) {
+    if constexpr (!Record) {
+      if (extended()) return finishExtended(prev, next, gates, ldg);
+    }
     using Array = Eigen::Array<Scalar, 1, Units>;
     constexpr int kU = Units, k2U = Base::times(2, Units);
     const Index u = this->units_;
@@ -213,7 +263,43 @@ class LSTMCell : public RNNCell<LSTMCell<Scalar_, Units, InputDim>> {
     });
   }
 
+  // The ONNX extensions of the class comment, in onnxruntime's order of operations.
+  void finishExtended(const ConstRows<Scalar>& prev, Rows<Scalar> next, Scalar* gates, Index ldg) {
+    using Array = Eigen::Array<Scalar, 1, Eigen::Dynamic>;
+    using In = Eigen::Map<const Array>;
+    const Index u = this->units_;
+    const bool peep = peepholes_.size() > 0;
+    this->forRows(prev.rows(), [&](Index b) {
+      Scalar* a = gates + b * ldg;
+      Eigen::Map<Array> ai(a, u), af(a + u, u), ag(a + 2 * u, u), ao(a + 3 * u, u);
+      const In cPrev(prev.data() + b * prev.outerStride() + u, u);
+      Eigen::Map<Array> h(next.data() + b * next.outerStride(), u), c(h.data() + u, u);
+      if (peep) ai += peepholes_.row(0).array() * cPrev;
+      this->clipRow(a, u);
+      this->activateRow(recurrentActivation_, a, u);
+      if (inputForget_) {
+        af = Scalar(1) - ai;
+      } else {
+        if (peep) af += peepholes_.row(1).array() * cPrev;
+        this->clipRow(a + u, u);
+        this->activateRow(recurrentActivation_, a + u, u);
+      }
+      this->clipRow(a + 2 * u, u);
+      this->activateRow(this->activation_, a + 2 * u, u);
+      c = af * cPrev + ai * ag;
+      if (peep) ao += peepholes_.row(2).array() * c;
+      this->clipRow(a + 3 * u, u);
+      this->activateRow(recurrentActivation_, a + 3 * u, u);
+      h = c;
+      this->activateRow(outputActivation_, h.data(), u);
+      h *= ao;
+    });
+  }
+
   Activation recurrentActivation_;
+  Activation outputActivation_;
+  bool inputForget_ = false;
+  Matrix<Scalar> peepholes_;  // [3, units]: P_i, P_f, P_o; empty without peepholes
   bool unitForgetBias_ = false;
   int implementation_ = 1;
   // Batch-sized: workspaces keep their storage when a smaller (last) batch comes and goes.

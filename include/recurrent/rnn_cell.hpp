@@ -109,6 +109,9 @@ struct CellArgs {
   DropoutMasks dropoutMasks = DropoutMasks::Shared;  ///< TF.js shares mask 0 between gates
   std::optional<std::uint64_t> seed;  ///< seed of the dropout masks (unseeded: default sequence)
   std::string name;
+  /// Extension (ONNX `clip`): every gate's pre-activation (bias included) is clamped to
+  /// [−clip, clip] before its activation; > 0. Inference only: a recording call refuses it.
+  std::optional<double> clip;
 };
 
 /// Specialised by each cell: its `Scalar` (and compile-time sizes).
@@ -229,6 +232,10 @@ class RNNCell {
   Index inputDim() const { return inputDim_; }
   bool built() const { return inputDim_ > 0; }
   Activation activation() const { return activation_; }
+  /// The gate pre-activation clip (`CellArgs::clip`), if any.
+  std::optional<double> clip() const {
+    return clipped_ ? std::optional<double>(clipValue_) : std::nullopt;
+  }
   bool useBias() const { return useBias_; }
   double dropout() const { return dropout_; }
   double recurrentDropout() const { return recurrentDropout_; }
@@ -345,8 +352,26 @@ class RNNCell {
 
   /// Applies `a` in place to `n` contiguous values: one row's block of one gate. `N` is `n` when
   /// known at compile time (the same results, unrolled).
+  /// Clamps n contiguous pre-activations to [−clip, clip] when the cell clips.
+  void clipRow(Scalar* p, Index n) const {
+    if (!clipped_) return;
+    const Scalar c = static_cast<Scalar>(clipValue_);
+    auto x = Eigen::Map<Eigen::Array<Scalar, 1, Eigen::Dynamic>>(p, n);
+    x = x.max(-c).min(c);
+  }
+  /// The inference-only extension the cell uses (`clip`, a parametric activation, ...), or
+  /// nullptr: a recording call raises naming it. Cells with more extensions shadow it.
+  const char* inferenceOnlyFeature() const {
+    if (clipped_) return "clip";
+    if (activation_.isParametric()) return "a parametric activation";
+    return nullptr;
+  }
   template <int N = Eigen::Dynamic>
   static void activateRow(Activation a, Scalar* p, Index n) {
+    if (a.isParametric()) {
+      a.apply(Eigen::Map<Eigen::Matrix<Scalar, 1, Eigen::Dynamic>>(p, n));
+      return;
+    }
     detail::activate<N>(a.kind(), p, n);
   }
   /// `C = Add + A·B` with a packed `B` (see detail/gemm.hpp); `A`, `Add`, `C` row-major. Split by
@@ -454,6 +479,8 @@ class RNNCell {
   Index units_ = 0;
   Index inputDim_ = 0;
   Activation activation_;
+  bool clipped_ = false;
+  double clipValue_ = 0.0;
   bool useBias_ = true;
   Initializer kernelInitializer_, recurrentInitializer_, biasInitializer_;
   double dropout_ = 0.0, recurrentDropout_ = 0.0;
@@ -488,6 +515,8 @@ template <class Args>
 RNNCell<Derived>::RNNCell(const Args& args, const char* defaultName)
     : units_(args.units),
       activation_(args.activation),
+      clipped_(args.clip.has_value()),
+      clipValue_(args.clip.value_or(0.0)),
       useBias_(args.useBias),
       kernelInitializer_(args.kernelInitializer),
       recurrentInitializer_(args.recurrentInitializer),
@@ -503,6 +532,9 @@ RNNCell<Derived>::RNNCell(const Args& args, const char* defaultName)
   }
   detail::checkCompileTimeSize<CellTraits<Derived>::kUnits>(where("constructor"), "units",
                                                             args.units);
+  if (clipped_ && !(clipValue_ > 0.0))
+    detail::raise<ConfigError>(where("constructor"), "clip: expected a positive number, got " +
+                                                         std::to_string(clipValue_));
 }
 
 template <class Derived>
@@ -632,6 +664,10 @@ void RNNCell<Derived>::setDropoutMasks(const MatrixView<Scalar>& input,
 
 template <class Derived>
 void RNNCell<Derived>::prepareBackward(Index batch) {
+  if (const char* feature = static_cast<const Derived&>(*this).inferenceOnlyFeature())
+    detail::raise<ValueError>(where("backward"),
+                              std::string("record: gradients are not implemented for ") + feature +
+                                  " (an inference-only extension, e.g. from ONNX import)");
   if ((inputMask_.active() && inputMask_.count() > 1) ||
       (recurrentMask_.active() && recurrentMask_.count() > 1)) {
     detail::raise<ValueError>(where("backward"),

@@ -58,6 +58,12 @@ struct CallArgs {
   /// dropout): the multipliers, 0 or 1 / (1 − rate). They apply whatever `training` says; the
   /// cells not listed draw theirs as usual.
   std::vector<CellDropoutMasks<Scalar>> dropoutMasks;
+  /// Extension (ONNX `sequence_lens`, PyTorch packed sequences): the valid steps of each
+  /// sample, `[batch]` values in [0, time]; empty = every step. Steps t ≥ length are skipped:
+  /// their outputs are zeros and the states keep their values, so the final states are those
+  /// after the last valid step (the initial ones for length 0). With `goBackwards` a sample is
+  /// read from step length−1 down to 0. Not combined with `mask`.
+  std::vector<Index> sequenceLengths;
 };
 
 /// The upstream gradients of `backward`: ∂L/∂(each output of the recorded call). Any may be
@@ -241,9 +247,12 @@ class RNN {
 
   /// Applies `CallArgs::dropoutMasks` after the cells drew theirs.
   void setGivenDropoutMasks(const std::vector<CellDropoutMasks<Scalar>>& masks, Index batch);
+  /// `CallArgs::sequenceLengths`: `[batch]` values in [0, time], no `mask` beside them.
+  void checkSequenceLengths(const CallArgs<Scalar>& args, Index batch, Index time) const;
   /// Runs the time loop of a call in mode `Mode` (Infer or Record).
   template <LoopMode Mode>
-  void runLoop(const CallArgs<Scalar>& args, Index batch, Index time, bool dropout, Result& out);
+  void runLoop(const Scalar* mask, MaskedOutput maskedOutput, Index batch, Index time, bool dropout,
+               Result& out);
   void checkUpstream(const RNNOutputGradients<Scalar>& d) const;
   /// The body of `backward` (differentiable cells only).
   void differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGradients<Scalar>& out,
@@ -260,6 +269,7 @@ class RNN {
     detail::Workspace<Scalar> states;  // [(time+1)·batch, stateWidth]: before step 0 … after T−1
     detail::Workspace<Scalar> records;  // [time·batch, recordWidth]
     detail::Workspace<Scalar> mask;     // [batch, time], empty without a mask
+    MaskedOutput maskedOutput = MaskedOutput::RepeatPrevious;  // Zeros for sequenceLengths
   };
 
   Cell cell_;
@@ -272,6 +282,7 @@ class RNN {
   // changes (fit's last, smaller batch of an epoch, then the next epoch's full ones).
   detail::Workspace<Scalar> stored_;  // stateful: packed stored states [batch, sum(widths)]
   detail::Workspace<Scalar> state_, scratch_;  // packed states of the running call
+  detail::Workspace<Scalar> lengthMask_;       // [batch, time] from CallArgs::sequenceLengths
   detail::Workspace<Scalar> projection_;       // [batch·time, projectionSize]
   detail::TeamHandle team_;                    // helper threads (threads > 1)
   Tape tape_;
@@ -361,6 +372,18 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                            std::to_string(cell_.inputDim()) + " features.");
   }
   detail::checkMask([&] { return where("call"); }, args.mask, batch, time);
+  // sequenceLengths: a [batch, time] keep-mask whose skipped steps output zeros.
+  const Scalar* mask = args.mask.empty() ? nullptr : args.mask.data();
+  MaskedOutput maskedOutput = args_.maskedOutput;
+  if (!args.sequenceLengths.empty()) {
+    checkSequenceLengths(args, batch, time);
+    lengthMask_.resize(batch, time);
+    for (Index b = 0; b < batch; ++b)
+      for (Index t = 0; t < time; ++t)
+        lengthMask_(b, t) = t < args.sequenceLengths[static_cast<std::size_t>(b)] ? 1 : 0;
+    mask = lengthMask_.data();
+    maskedOutput = MaskedOutput::Zeros;
+  }
   Index total = 0;
   for (Index w : widths_) total += w;
 
@@ -415,12 +438,13 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
         const Index t = args_.goBackwards ? time - 1 - s : s;
         for (Index b = 0; b < batch; ++b) tape_.x.row(s * batch + b) = x.row(b * time + t);
       }
-      if (args.mask.empty()) {
+      if (mask == nullptr) {
         tape_.mask.resize(0, 0);
       } else {
-        tape_.mask = args.mask.map();
+        tape_.mask = Eigen::Map<const Matrix<Scalar>>(mask, batch, time);
       }
-      runLoop<LoopMode::Record>(args, batch, time, dropout, out);
+      tape_.maskedOutput = maskedOutput;
+      runLoop<LoopMode::Record>(mask, maskedOutput, batch, time, dropout, out);
       tape_.valid = true;
       tape_.version = cell_.weightsVersion();
       tape_.batch = batch;
@@ -433,7 +457,7 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
                                     "see rnn_cell.hpp)");
     }
   } else {
-    runLoop<LoopMode::Infer>(args, batch, time, dropout, out);
+    runLoop<LoopMode::Infer>(mask, maskedOutput, batch, time, dropout, out);
   }
 
   out.lastOutput = state_.leftCols(units);
@@ -443,8 +467,8 @@ void RNN<Cell>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args, 
 
 template <class Cell>
 template <LoopMode Mode>
-void RNN<Cell>::runLoop(const CallArgs<Scalar>& args, Index batch, Index time, bool dropout,
-                        Result& out) {
+void RNN<Cell>::runLoop(const Scalar* mask, MaskedOutput maskedOutput, Index batch, Index time,
+                        bool dropout, Result& out) {
   const Index width = cell_.projectionSize(), stateWidth = state_.cols(), units = cell_.units();
   detail::StateSlots<Scalar> slots{state_.data(), 0, scratch_.data()};
   Index recordWidth = 0;
@@ -456,7 +480,7 @@ void RNN<Cell>::runLoop(const CallArgs<Scalar>& args, Index batch, Index time, b
     slots = {tape_.states.data(), batch * stateWidth, nullptr};
   }
   detail::dispatchLoop<Mode>(
-      args_.goBackwards, !args.mask.empty(), args_.returnSequences, dropout, [&](auto policy) {
+      args_.goBackwards, mask != nullptr, args_.returnSequences, dropout, [&](auto policy) {
         using Policy = decltype(policy);
         auto step = [&](Index t, Index s, const ConstRows<Scalar>& prev, Rows<Scalar> next) {
           ConstRows<Scalar> xt(projection_.data() + t * width, batch, width,
@@ -471,14 +495,32 @@ void RNN<Cell>::runLoop(const CallArgs<Scalar>& args, Index batch, Index time, b
             cell_.template step<Policy::dropout>(xt, prev, next);
           }
         };
-        detail::timeLoop<Policy>(step, time, args.mask.data(), args_.maskedOutput, slots, batch,
-                                 stateWidth, units, out.sequence.data());
+        detail::timeLoop<Policy>(step, time, mask, maskedOutput, slots, batch, stateWidth, units,
+                                 out.sequence.data());
       });
   if constexpr (Mode == LoopMode::Record) {
     state_ = tape_.states.bottomRows(batch);
   } else {
     if (time % 2 != 0) state_.swap(scratch_);
   }
+}
+
+template <class Cell>
+void RNN<Cell>::checkSequenceLengths(const CallArgs<Scalar>& args, Index batch, Index time) const {
+  const auto& lengths = args.sequenceLengths;
+  if (!args.mask.empty())
+    detail::raise<ValueError>(where("call"),
+                              "sequenceLengths: expected no mask beside them, got a mask too");
+  if (static_cast<Index>(lengths.size()) != batch)
+    detail::raise<ShapeError>(where("call"), "sequenceLengths: expected " + std::to_string(batch) +
+                                                 " values (the batch), got " +
+                                                 std::to_string(lengths.size()));
+  for (std::size_t b = 0; b < lengths.size(); ++b)
+    if (lengths[b] < 0 || lengths[b] > time)
+      detail::raise<ValueError>(
+          where("call"), "sequenceLengths[" + std::to_string(b) + "]: expected a length in [0, " +
+                             std::to_string(time) + "] (the time steps), got " +
+                             std::to_string(lengths[b]));
 }
 
 template <class Cell>
@@ -626,7 +668,7 @@ void RNN<Cell>::differentiate(const RNNOutputGradients<Scalar>& dOutputs, RNNGra
               crows(tape_.records, s, recordWidth), crows(tape_.states, s, width), dNext, dPrev,
               rows(dProj_, s, projWidth), rows(dRec_, s, recWidth));
         };
-        detail::timeLoop<Policy>(step, time, tape_.mask.data(), args_.maskedOutput, slots, batch,
+        detail::timeLoop<Policy>(step, time, tape_.mask.data(), tape_.maskedOutput, slots, batch,
                                  width, units, dOutputs.sequence.data(), dHeld_.data());
       });
 

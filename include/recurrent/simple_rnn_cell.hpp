@@ -18,7 +18,8 @@ struct SimpleRNNCellArgs : CellArgs {};
  *
  *     h' = activation( (x ⊙ m_x)·W + b + (h ⊙ m_h)·U )
  *
- * `m_x`, `m_h` are the dropout masks (training only, see dropout.hpp).
+ * `m_x`, `m_h` are the dropout masks (training only, see dropout.hpp). With `clip` (extension,
+ * ONNX `RNN`) the pre-activation is clamped to [−clip, clip] first.
  *
  * | weight             | shape           |
  * |--------------------|-----------------|
@@ -122,6 +123,7 @@ class SimpleRNNCell : public RNNCell<SimpleRNNCell<Scalar_, Units, InputDim>> {
     const bool pre = record != nullptr && detail::needsPreActivation(this->activation_.kind());
     this->forRows(next.rows(), [&](Index b) {
       Scalar* y = next.data() + b * next.outerStride();
+      this->clipRow(y, u);
       if (pre) Eigen::Map<Array>(record + b * ldr + u, u) = Eigen::Map<const Array>(y, u);
       this->template activateRow<Units>(this->activation_, y, u);
       if (record != nullptr) Eigen::Map<Array>(record + b * ldr, u) = Eigen::Map<const Array>(y, u);

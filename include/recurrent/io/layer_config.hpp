@@ -123,7 +123,7 @@ inline Activation getActivation(const json& cfg, const std::string& who, const c
   }
   // The 16 TF.js names, plus our extension name "hardSigmoidKeras3" (Keras 3's hard sigmoid;
   // model import maps Keras 3's `hard_sigmoid` to it).
-  for (std::size_t i = 0; i < Activation::kCount; ++i)
+  for (std::size_t i = 0; i < Activation::kModelFileCount; ++i)
     if (name == Activation::names()[i]) return Activation(static_cast<ActivationKind>(i));
   recurrent::detail::raise<ConfigError>(who, Activation::unknownMessage(name, camel));
 }
