@@ -257,10 +257,9 @@ void Bidirectional<Layer>::merge(const A& fw, const B& bw, Out& out) const {
 template <class Layer>
 void Bidirectional<Layer>::call(SequenceView<Scalar> inputs, const CallArgs<Scalar>& args,
                                 Result& out) {
-  CallArgs<Scalar> fwArgs{args.mask, {}, args.training, args.record, {}};
-  CallArgs<Scalar> bwArgs{args.mask, {}, args.training, args.record, {}};
-  fwArgs.sequenceLengths = args.sequenceLengths;  // the backward layer reads length−1 … 0
-  bwArgs.sequenceLengths = args.sequenceLengths;
+  // sequenceLengths to both: the backward layer reads each sample from length−1 down to 0.
+  CallArgs<Scalar> fwArgs{args.mask, {}, args.training, args.record, {}, args.sequenceLengths};
+  CallArgs<Scalar> bwArgs{args.mask, {}, args.training, args.record, {}, args.sequenceLengths};
   const Index fwCells = forward_.cellCount();
   for (const auto& m : args.dropoutMasks) {
     if (m.cell < 0 || m.cell >= cellCount())

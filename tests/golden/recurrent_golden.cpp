@@ -12,6 +12,7 @@
 // deliberate differences (see expectedFor and tests/golden/README.md). Ends with
 // "N passed, N failed"; exits non-zero on any failure.
 #include "golden_fit.hpp"
+#include "golden_onnx.hpp"
 #include "golden_tensors.hpp"
 #include <recurrent/io/layer_config.hpp>
 #include <recurrent/recurrent.hpp>
@@ -462,11 +463,18 @@ CaseOutcome runCase(const json& c) {
   return out;
 }
 
-/// Case files (`*.json`) and fit folders (holding `train.json`) under `p`; an `index.json`
-/// (a directory's list of names) is not a case.
-void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::path>& fits) {
+/// An ONNX case: `<name>.json` beside `<name>.onnx`.
+bool isOnnxCase(const fs::path& p) {
+  fs::path model = p;
+  return p.extension() == ".json" && fs::exists(model.replace_extension(".onnx"));
+}
+
+/// Case files (`*.json`; ONNX cases into `onnx`) and fit folders (holding `train.json`) under
+/// `p`; an `index.json` (a directory's list of names) is not a case.
+void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::path>& fits,
+             std::vector<fs::path>& onnx) {
   if (!fs::is_directory(p)) {
-    files.push_back(p);
+    (isOnnxCase(p) ? onnx : files).push_back(p);
     return;
   }
   if (fs::exists(p / "train.json") || fs::exists(p / "tfjs_predictions.json")) {
@@ -477,9 +485,9 @@ void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::pa
   for (const auto& e : fs::directory_iterator(p)) entries.push_back(e.path());
   for (const auto& e : entries) {
     if (fs::is_directory(e))
-      collect(e, files, fits);
+      collect(e, files, fits, onnx);
     else if (e.extension() == ".json" && e.filename() != "index.json")
-      files.push_back(e);
+      (isOnnxCase(e) ? onnx : files).push_back(e);
   }
 }
 
@@ -488,7 +496,7 @@ void collect(const fs::path& p, std::vector<fs::path>& files, std::vector<fs::pa
 int main(int argc, char** argv) {
   bool useDouble = false, verbose = false;
   fs::path saveTo;
-  std::vector<fs::path> files, fits;
+  std::vector<fs::path> files, fits, onnx;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--double") {
@@ -500,8 +508,9 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h") {
       std::cout
           << "usage: recurrent_golden [--double] [--verbose] [--save-trained DIR] PATH...\n"
-             "  PATH: a case file, a fit folder (holding train.json), a saved model (holding\n"
-             "  tfjs_predictions.json) or a directory of them. --save-trained: save each\n"
+             "  PATH: a case file, an ONNX case (<name>.json beside <name>.onnx), a fit folder\n"
+             "  (holding train.json), a saved model (holding tfjs_predictions.json) or a\n"
+             "  directory of them. --save-trained: save each\n"
              "  trained fit case to DIR/<name> with expected.json (for\n"
              "  tools/oracle/check_saved_models.js)\n";
       return 0;
@@ -510,15 +519,16 @@ int main(int argc, char** argv) {
         std::cerr << "recurrent_golden: no such file or directory: " << a << "\n";
         return 2;
       }
-      collect(a, files, fits);
+      collect(a, files, fits, onnx);
     }
   }
-  if (files.empty() && fits.empty()) {
+  if (files.empty() && fits.empty() && onnx.empty()) {
     std::cerr << "recurrent_golden: no case files or fit folders given\n";
     return 2;
   }
   std::sort(files.begin(), files.end());
   std::sort(fits.begin(), fits.end());
+  std::sort(onnx.begin(), onnx.end());
 
   // Keyed by (directory, name): directories may hold cases of the same name (twins are looked up
   // in their own directory).
@@ -579,6 +589,18 @@ int main(int argc, char** argv) {
     const std::string name = fits.size() > 1 && dir.parent_path() != fits.front().parent_path()
                                  ? dir.string()
                                  : dir.filename().string();
+    if (message.empty()) {
+      ++passed;
+      if (verbose) std::cout << "ok   " << name << "\n";
+    } else {
+      ++failed;
+      std::cout << "FAIL " << name << ": " << message << "\n";
+    }
+  }
+  // ONNX cases (oracle/onnx/README.md): onnxruntime's outputs or its refusals.
+  for (const auto& f : onnx) {
+    const std::string message = golden::runOnnxCase(f, useDouble);
+    const std::string name = severalDirs ? f.string() : f.stem().string();
     if (message.empty()) {
       ++passed;
       if (verbose) std::cout << "ok   " << name << "\n";

@@ -1,11 +1,12 @@
-// recurrent-predict: runs a TF.js / Keras layers model (model.json + weight shards) on inputs
-// given as JSON or .npy files and prints the outputs as JSON. `recurrent-predict --help` explains
-// the inputs and options.
+// recurrent-predict: runs a TF.js / Keras layers model (model.json + weight shards) or an ONNX
+// model (.onnx) on inputs given as JSON or .npy files and prints the outputs as JSON.
+// `recurrent-predict --help` explains the inputs and options.
 //
 // Exit status: 0 success, 1 an error (message with the exception kind on stderr) or an --expect
 // mismatch, 2 a usage error. Options are parsed by CLI11.
 #include "cli_common.hpp"
 #include "inputs.hpp"
+#include <recurrent/io/onnx.hpp>
 #include <recurrent/io/tfjs.hpp>
 #include <recurrent/version.hpp>
 
@@ -36,13 +37,14 @@ using recurrent::Index;
 
 constexpr const char* kProgram = "recurrent-predict";
 
-constexpr const char* kSynopsis = "[options] MODEL.json [INPUT...]";
+constexpr const char* kSynopsis = "[options] MODEL.json|MODEL.onnx [INPUT...]";
 
 constexpr const char* kDescription =
     "Loads a TF.js layers model (model.json + the weight shards it names, as saved by TF.js or\n"
-    "the tfjs converter), runs model.predict on the inputs and prints\n"
+    "the tfjs converter) or an ONNX model (a name ending in .onnx: LSTM/GRU/RNN graphs, see\n"
+    "docs/import-onnx.md), runs it on the inputs and prints\n"
     "  {\"outputs\": [{\"name\": ..., \"shape\": [...], \"data\": [...]}, ...]}\n"
-    "to stdout (names: the model's outputNames; data row-major; non-finite values as null).";
+    "to stdout (names: the model's output names; data row-major; non-finite values as null).";
 
 constexpr const char* kFooter =
     "INPUT is either\n"
@@ -52,6 +54,8 @@ constexpr const char* kFooter =
     "  a .npy file (NumPy format 1.0/2.0/3.0, C order, dtype <f4 <f8 <i4 <i8 |u1 |i1 <u2 <i2)\n"
     "    holding one tensor; one file per model input, in model input order.\n"
     "Files are told apart by content (the NumPy magic), not by name; they can be mixed.\n"
+    "ONNX models: one tensor per graph input (in graph order, or by name); integer inputs\n"
+    "(sequence_lens) take integral values. --summary lists the graph inputs and outputs.\n"
     "\n"
     "--time: a warm-up run, then at least 10 runs and 0.5 s (exactly N with --repeat N);\n"
     "  prints the median/min/mean latency to stderr.\n"
@@ -108,8 +112,7 @@ struct CommandLine {
     app.add_option("--repeat", repeat, "with --time: exactly N timed runs")->type_name("N");
     app.add_option("--expect", o.expect, "compare the outputs with FILE (see below)")
         ->type_name("FILE");
-    app.add_option("MODEL.json INPUT...", positional, "the model, then the input files")
-        ->type_name("");
+    app.add_option("MODEL INPUT...", positional, "the model, then the input files")->type_name("");
   }
 
   void check() {
@@ -118,7 +121,7 @@ struct CommandLine {
     if (app.count("--repeat") != 0) o.repeat = parseCount("--repeat", repeat, 1000000000L);
     if (app.count("--expect") != 0 && o.expect.empty())
       throw UsageError("--expect needs a file name");
-    if (positional.empty()) throw UsageError("no MODEL.json given");
+    if (positional.empty()) throw UsageError("no MODEL.json or MODEL.onnx given");
     o.model = positional[0];
     o.inputs.assign(positional.begin() + 1, positional.end());
     if (o.inputs.empty() && !o.summary)
@@ -241,19 +244,18 @@ std::string duration(double ms) {
   return buf;
 }
 
-template <class Scalar>
-void timePredict(recurrent::io::LayersModel<Scalar>& model,
-                 const std::vector<recurrent::FlatTensor<Scalar>>& inputs, const Options& o) {
+/// --time: `predict()` timed after a warm-up (`reset()` before every run).
+template <class Scalar, class Predict, class Reset>
+void timePredict(Predict&& predict, Reset&& reset, const Options& o) {
   using Clock = std::chrono::steady_clock;
-  const bool stateful = model.stateful();
-  if (stateful) model.resetStates();
-  (void)model.predict(inputs);  // warm-up
+  reset();
+  (void)predict();  // warm-up
   std::vector<double> ms;
   double total = 0;
   while (o.repeat > 0 ? static_cast<long>(ms.size()) < o.repeat : (ms.size() < 10 || total < 0.5)) {
-    if (stateful) model.resetStates();
+    reset();
     const auto t0 = Clock::now();
-    const auto out = model.predict(inputs);
+    const auto out = predict();
     const auto t1 = Clock::now();
     const double s = std::chrono::duration<double>(t1 - t0).count();
     ms.push_back(1e3 * s);
@@ -270,26 +272,23 @@ void timePredict(recurrent::io::LayersModel<Scalar>& model,
                o.threads == 1 ? "" : "s");
 }
 
-template <class Scalar>
-int run(const Options& o) {
-  recurrent::io::LoadOptions load;
-  load.threads = o.threads;
-  auto model = recurrent::io::loadLayersModel<Scalar>(o.model, load);
-
-  if (o.summary) std::fputs(model.summary().c_str(), o.inputs.empty() ? stdout : stderr);
-  if (o.inputs.empty()) return 0;
-
+/// Every input file's tensors, in the order given.
+std::vector<RawTensor> readInputs(const Options& o) {
   std::vector<RawTensor> raw;
   for (const std::string& path : o.inputs) {
     auto tensors = readInputFile(path);
     for (auto& t : tensors) raw.push_back(std::move(t));
   }
-  raw = recurrent_predict::arrangeTensors(std::move(raw), model.inputNames(), "input",
-                                          "the input files");
-  const auto inputs = recurrent_predict::toFlatTensors<Scalar>(raw);
+  return raw;
+}
 
-  const auto outputs = model.predict(inputs);
-  const std::string text = outputsJson(outputs, model.outputNames());
+/// Prints the outputs of `predict()`, compares them with --expect and times --time: the same
+/// for every kind of model.
+template <class Scalar, class Predict, class Reset>
+int report(const Options& o, const std::vector<std::string>& names, Predict&& predict,
+           Reset&& reset) {
+  const std::vector<recurrent::FlatTensor<Scalar>> outputs = predict();
+  const std::string text = outputsJson(outputs, names);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
 
@@ -306,8 +305,103 @@ int run(const Options& o) {
       status = 1;
     }
   }
-  if (o.time) timePredict(model, inputs, o);
+  if (o.time) timePredict<Scalar>(predict, reset, o);
   return status;
+}
+
+template <class Scalar>
+int run(const Options& o) {
+  recurrent::io::LoadOptions load;
+  load.threads = o.threads;
+  auto model = recurrent::io::loadLayersModel<Scalar>(o.model, load);
+
+  if (o.summary) std::fputs(model.summary().c_str(), o.inputs.empty() ? stdout : stderr);
+  if (o.inputs.empty()) return 0;
+
+  const auto raw = recurrent_predict::arrangeTensors(readInputs(o), model.inputNames(), "input",
+                                                     "the input files");
+  const auto inputs = recurrent_predict::toFlatTensors<Scalar>(raw);
+  const bool stateful = model.stateful();
+  return report<Scalar>(
+      o, model.outputNames(), [&] { return model.predict(inputs); },
+      [&] {
+        if (stateful) model.resetStates();
+      });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ONNX models
+// ---------------------------------------------------------------------------------------------
+
+std::string onnxSummary(const std::vector<recurrent::io::OnnxValueInfo>& values, const char* what) {
+  std::string s;
+  for (const auto& v : values) {
+    s += std::string(what) + " " + v.name + ": " + recurrent::io::detail::onnx::typeName(v.type);
+    if (v.hasShape) {
+      s += " [";
+      for (std::size_t i = 0; i < v.dims.size(); ++i)
+        s += (i ? ", " : "") + (v.dims[i] >= 0 ? std::to_string(v.dims[i])
+                                               : (v.dimNames[i].empty() ? "?" : v.dimNames[i]));
+      s += "]";
+    }
+    s += "\n";
+  }
+  return s;
+}
+
+template <class Scalar>
+int runOnnx(const Options& o) {
+  namespace io = recurrent::io;
+  io::OnnxOptions options;
+  options.threads = o.threads;
+  auto model = io::loadOnnx<Scalar>(o.model, options);
+  if (o.summary) {
+    const std::string text = "ONNX model, opset " + std::to_string(model.opset()) + "\n" +
+                             onnxSummary(model.inputs(), "input") +
+                             onnxSummary(model.outputs(), "output");
+    std::fputs(text.c_str(), o.inputs.empty() ? stdout : stderr);
+  }
+  if (o.inputs.empty()) return 0;
+
+  std::vector<std::string> inputNames, outputNames;
+  for (const auto& v : model.inputs()) inputNames.push_back(v.name);
+  for (const auto& v : model.outputs()) outputNames.push_back(v.name);
+  const auto raw =
+      recurrent_predict::arrangeTensors(readInputs(o), inputNames, "input", "the input files");
+  std::map<std::string, io::OnnxTensor<Scalar>> feeds;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const auto& info = model.inputs()[i];
+    if (info.type == io::OnnxType::Float) {
+      feeds[info.name] = io::OnnxTensor<Scalar>::floats(
+          raw[i].shape, std::vector<Scalar>(raw[i].data.begin(), raw[i].data.end()));
+      continue;
+    }
+    std::vector<std::int64_t> ints;
+    for (double v : raw[i].data) {
+      if (!(std::floor(v) == v && std::abs(v) < 9.2e18))
+        formatError(raw[i].origin,
+                    "input '" + info.name + "' is an integer tensor; got " + std::to_string(v));
+      ints.push_back(static_cast<std::int64_t>(v));
+    }
+    feeds[info.name] = io::OnnxTensor<Scalar>::integers(info.type, raw[i].shape, ints);
+  }
+  auto predict = [&] {
+    auto out = model.run(feeds);
+    std::vector<recurrent::FlatTensor<Scalar>> flat;
+    for (const std::string& name : outputNames) {
+      const auto& t = out.at(name);
+      std::vector<Scalar> data = t.values;
+      if (t.type != io::OnnxType::Float)
+        for (std::int64_t v : t.ints) data.push_back(static_cast<Scalar>(v));
+      flat.emplace_back(t.shape, std::move(data));
+    }
+    return flat;
+  };
+  return report<Scalar>(o, outputNames, predict, [] {});
+}
+
+bool isOnnx(const std::string& path) {
+  return path.size() >= 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
 }
 
 }  // namespace
@@ -324,6 +418,7 @@ int main(int argc, char** argv) {
   }
   const Options& o = cl.o;
   try {
+    if (isOnnx(o.model)) return o.useDouble ? runOnnx<double>(o) : runOnnx<float>(o);
     return o.useDouble ? run<double>(o) : run<float>(o);
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -66,6 +66,13 @@ void activationGrad(ActivationKind kind, const Scalar* xPtr, const Scalar* yPtr,
   Eigen::Map<Array> d(dPtr, n);
   const Scalar one(1), zero(0);
   switch (kind) {
+    case ActivationKind::Affine:
+    case ActivationKind::LeakyRelu:
+    case ActivationKind::ThresholdedRelu:
+    case ActivationKind::ScaledTanh:
+    case ActivationKind::ParametricHardSigmoid:
+    case ActivationKind::ParametricElu:
+      return;  // never reached: a recording call refuses parametric activations
     case ActivationKind::Linear:
       return;
     case ActivationKind::Tanh: {
