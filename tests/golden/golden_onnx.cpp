@@ -67,6 +67,18 @@ std::string run(const std::filesystem::path& path, const json& c) {
       for (auto d : expected.shape) s << d << ",";
       return s.str() + "]";
     }
+    if (expected.type != io::OnnxType::Float) {
+      if (it->second.type != expected.type)
+        return "output '" + name + "': element type " + std::to_string(static_cast<int>(it->second.type)) +
+               ", expected " + std::to_string(static_cast<int>(expected.type));
+      for (std::size_t i = 0; i < expected.ints.size(); ++i)
+        if (it->second.ints[i] != expected.ints[i])
+          return "output '" + name + "'[" + std::to_string(i) + "] = " +
+                 std::to_string(it->second.ints[i]) + ", onnxruntime " +
+                 std::to_string(expected.ints[i]);
+      continue;
+    }
+    if (it->second.type != io::OnnxType::Float) return "output '" + name + "' is not FLOAT";
     for (std::size_t i = 0; i < expected.values.size(); ++i) {
       const double e = static_cast<double>(t.at("data")[i].template get<float>());
       const double g = static_cast<double>(it->second.values[i]);

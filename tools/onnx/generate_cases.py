@@ -509,12 +509,14 @@ def error_cases():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=os.path.join(REPO, 'tests', 'golden', 'onnx'))
-    ap.add_argument('--only', default='')
+    ap.add_argument('--only', default='', help='comma-separated families: lstm, gru, rnn, layout1, spec, error, '
+                    'wire, malformed, torch, glue (default: all)')
     args = ap.parse_args()
     only = set(x for x in args.only.split(',') if x)
     fams = [('lstm', lstm_cases), ('gru', gru_cases), ('rnn', rnn_cases), ('layout1', layout1_cases),
             ('spec', spec_cases), ('error', error_cases)]
     import extra  # wire, malformed, torch
+    import glue
     for fam, fn in fams:
         if not only or fam in only:
             fn()
@@ -524,6 +526,8 @@ def main():
         extra.malformed_cases(CASES, STATE, sys.modules[__name__])
     if not only or 'torch' in only:
         extra.torch_cases(CASES, STATE, sys.modules[__name__])
+    if not only or 'glue' in only:
+        glue.glue_cases(CASES, STATE, sys.modules[__name__])
     jobs = [j for c in CASES for j in c['jobs']]
     ver, results = run_ort(jobs)
     STATE['ort_version'] = ver

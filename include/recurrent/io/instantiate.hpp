@@ -16,15 +16,18 @@
  *
  * What is declared and instantiated: `LayersModel<Scalar>` (every member), both
  * `loadLayersModel<Scalar>`, `sequential<Scalar>`, `Graph::model<Scalar>` and
- * `earlyStopping<Scalar>`. Everything else (cells, layers, losses, optimizers) stays inline as
+ * `earlyStopping<Scalar>`; with <recurrent/io/onnx.hpp>, `OnnxModel<Scalar>`, `loadOnnx<Scalar>`
+ * and `onnxFromBytes<Scalar>`. Everything else (cells, layers, losses, optimizers) stays inline as
  * before. The library's own tests, tools and training examples are built this way.
  */
 #ifndef RECURRENT_IO_INSTANTIATE_HPP
 #define RECURRENT_IO_INSTANTIATE_HPP
 
+#include <recurrent/io/onnx.hpp>
 #include <recurrent/io/tfjs.hpp>
 
 /// Explicitly instantiates the model code for `Scalar` (`float` or `double`); use in one .cpp.
-#define RECURRENT_IO_INSTANTIATE(Scalar) RECURRENT_IO_MODEL_TEMPLATES(, Scalar)
+#define RECURRENT_IO_INSTANTIATE(Scalar) \
+  RECURRENT_IO_MODEL_TEMPLATES(, Scalar) RECURRENT_IO_ONNX_TEMPLATES(, Scalar)
 
 #endif  // RECURRENT_IO_INSTANTIATE_HPP

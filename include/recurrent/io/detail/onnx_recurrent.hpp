@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <variant>
 #include <vector>
@@ -61,6 +63,16 @@ inline Activation onnxActivation(const std::string& given, bool anyCase,
   raise<ConfigError>(who, node + ": activations: unknown activation '" + given +
                               "' (expected one of " + list + (anyCase ? ", in any case" : "") +
                               ")");
+}
+
+/// A float attribute as the shortest text that reads back ("0.5", "-1", "1e-09").
+inline std::string floatText(float v) {
+  char buf[32];
+  for (int digits = 1; digits <= 9; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(v));
+    if (std::strtof(buf, nullptr) == v) break;
+  }
+  return buf;
 }
 
 template <class Scalar>
@@ -123,7 +135,7 @@ Recurrent<Scalar>::Recurrent(Op op, const NodeProto& n, const Tensor& w, const T
   if (const AttributeProto* c = typedAttribute(n, "clip", 1, who, node)) {
     if (!(c->f > 0.0f))
       raise<ConfigError>(
-          who, node + ": clip: expected a positive threshold, got " + std::to_string(c->f));
+          who, node + ": clip: expected a positive threshold, got " + floatText(c->f));
     clip = static_cast<double>(c->f);
   }
   const std::int64_t inputForget =
