@@ -27,6 +27,13 @@ Sequence<S> prefix(const Sequence<S>& x, Index b, Index len) {
 }
 
 template <class S>
+std::vector<recurrent::FlatTensor<S>> values(const std::vector<recurrent::Weight<S>>& weights) {
+  std::vector<recurrent::FlatTensor<S>> out;
+  for (const auto& w : weights) out.push_back(w.value);
+  return out;
+}
+
+template <class S>
 recurrent::LSTM<S> lstm(bool goBackwards, Index features = 3, Index units = 4) {
   recurrent::LSTMArgs a;
   a.units = units;
@@ -97,7 +104,7 @@ TEMPLATE_TEST_CASE("sequenceLengths equal a keep-mask with MaskedOutput::Zeros, 
   recurrent::GRU<S> byLengths(a);
   a.maskedOutput = recurrent::MaskedOutput::Zeros;
   recurrent::GRU<S> byMask(a);
-  byMask.setWeights(byLengths.getWeights());
+  byMask.setWeights(values(byLengths.getWeights()));
 
   recurrent::CallArgs<S> la, ma;
   la.sequenceLengths = lengths;
@@ -165,7 +172,7 @@ TEMPLATE_TEST_CASE("parametric activations follow their definitions", "[activati
     a.apply(y);
     return y;
   };
-  const S alpha(0.3), beta(0.6);
+  const auto alpha = static_cast<S>(0.3), beta = static_cast<S>(0.6);
   const auto affine = apply(recurrent::Activation::parametric(K::Affine, 0.3, 0.6));
   const auto leaky = apply(recurrent::Activation::parametric(K::LeakyRelu, 0.3));
   const auto thresholded = apply(recurrent::Activation::parametric(K::ThresholdedRelu, 0.3));
@@ -233,7 +240,7 @@ TEST_CASE("LSTM extensions: input_forget couples f = 1 − i; clip bounds the ga
   recurrent::LSTM<double> plain(a);
   a.inputForget = true;
   recurrent::LSTM<double> coupled(a);
-  coupled.setWeights(plain.getWeights());
+  coupled.setWeights(values(plain.getWeights()));
   const Sequence<double> x = randomSequence<double>(1, 1, 2, 8);
   CHECK((plain.call(x).states[1] - coupled.call(x).states[1]).cwiseAbs().maxCoeff() < 1e-15);
 
@@ -241,7 +248,7 @@ TEST_CASE("LSTM extensions: input_forget couples f = 1 − i; clip bounds the ga
   a.inputForget = false;
   a.clip = 1e-9;
   recurrent::LSTM<double> clipped(a);
-  clipped.setWeights(plain.getWeights());
+  clipped.setWeights(values(plain.getWeights()));
   const Sequence<double> big = randomSequence<double>(1, 3, 2, 8, -50.0, 50.0);
   const auto r = clipped.call(big);
   CHECK(r.states[1].cwiseAbs().maxCoeff() < 1e-8);

@@ -106,14 +106,31 @@ def strip_paths(msg):
 
 
 def run_ort(jobs):
-    """jobs: list of dicts {id, model (bytes), feeds, outputs}. Returns {id: result}."""
+    """jobs: list of dicts {id, model (bytes), feeds, outputs[, files, model_name]}. Returns {id: result}.
+    With files ({relative path: bytes}) the model is written as model_name in its own directory with the files
+    around it and onnxruntime loads it from that path (external data)."""
     with tempfile.TemporaryDirectory(prefix='onnx_golden_') as td:
         js = []
+        dirs = {}
         for k, j in enumerate(jobs):
-            mp = os.path.join(td, 'm%05d.onnx' % k)
+            if 'files' in j:
+                # external data: the model is loaded from its path (so onnxruntime resolves locations
+                # against its directory), with j['files'] {relative path: bytes} written around it
+                jd = os.path.join(td, 'j%05d' % k, 'model')
+                os.makedirs(jd)
+                dirs[j['id']] = jd
+                mp = os.path.join(jd, j.get('model_name', 'model.onnx'))
+                for rel, data in j['files'].items():
+                    fp = os.path.normpath(os.path.join(jd, rel))
+                    os.makedirs(os.path.dirname(fp), exist_ok=True)
+                    with open(fp, 'wb') as fh:
+                        fh.write(data)
+            else:
+                mp = os.path.join(td, 'm%05d.onnx' % k)
             with open(mp, 'wb') as fh:
                 fh.write(j['model'])
-            js.append({'id': j['id'], 'model': mp, 'feeds': j['feeds'], 'outputs': j.get('outputs')})
+            js.append({'id': j['id'], 'model': mp, 'feeds': j['feeds'], 'outputs': j.get('outputs'),
+                       'from_path': 'files' in j})
         jp = os.path.join(td, 'jobs.json')
         rp = os.path.join(td, 'results.json')
         with open(jp, 'w') as fh:
@@ -124,7 +141,10 @@ def run_ort(jobs):
     out = {}
     for r in res['results']:
         if 'error' in r:
-            r['error']['message'] = strip_paths(r['error']['message'])
+            msg = r['error']['message']
+            if r['id'] in dirs:  # the temporary model directory -> <model_dir>
+                msg = msg.replace(os.path.dirname(dirs[r['id']]), '<tmp>').replace('<tmp>/model', '<model_dir>')
+            r['error']['message'] = strip_paths(msg)
         out[r['id']] = r
     return res['onnxruntime_version'], out
 

@@ -510,13 +510,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--out', default=os.path.join(REPO, 'tests', 'golden', 'onnx'))
     ap.add_argument('--only', default='', help='comma-separated families: lstm, gru, rnn, layout1, spec, error, '
-                    'wire, malformed, torch, glue (default: all)')
+                    'wire, malformed, torch, glue, external (default: all)')
     args = ap.parse_args()
     only = set(x for x in args.only.split(',') if x)
     fams = [('lstm', lstm_cases), ('gru', gru_cases), ('rnn', rnn_cases), ('layout1', layout1_cases),
             ('spec', spec_cases), ('error', error_cases)]
     import extra  # wire, malformed, torch
     import glue
+    import external
     for fam, fn in fams:
         if not only or fam in only:
             fn()
@@ -528,6 +529,8 @@ def main():
         extra.torch_cases(CASES, STATE, sys.modules[__name__])
     if not only or 'glue' in only:
         glue.glue_cases(CASES, STATE, sys.modules[__name__])
+    if not only or 'external' in only:
+        external.external_cases(CASES, STATE, sys.modules[__name__])
     jobs = [j for c in CASES for j in c['jobs']]
     ver, results = run_ort(jobs)
     STATE['ort_version'] = ver
@@ -550,13 +553,28 @@ def main():
         stem, ext = os.path.splitext(fn)
         if ext in ('.onnx', '.json') and stem not in written and (not only or stem.split('_')[0] in only):
             os.remove(os.path.join(args.out, fn))
-    total = sum(os.path.getsize(os.path.join(args.out, f)) for f in os.listdir(args.out))
+    # the external family's data files (.bin beside the models, its own subdirectories)
+    if not only or 'external' in only:
+        kept = STATE.get('written_files', set())
+        for fn in sorted(os.listdir(args.out)):
+            p = os.path.join(args.out, fn)
+            if fn.startswith('external_') and fn.endswith('.bin') and fn not in kept:
+                os.remove(p)
+            elif fn in external.SUBDIRS or (fn.startswith('external_') and os.path.isdir(p)):
+                for sub in sorted(os.listdir(p)):
+                    if os.path.join(fn, sub) not in kept:
+                        os.remove(os.path.join(p, sub))
+                if not os.listdir(p):
+                    os.rmdir(p)
+    total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(args.out) for f in fs)
     print('onnxruntime', ver)
     for k in sorted(counts):
         print('  %-10s %d' % (k, counts[k]))
     print('  total %d cases, %d bytes' % (sum(counts.values()), total))
     if STATE.get('torch_op_types'):
         print('op types in torch exports:', ', '.join(sorted(STATE['torch_op_types'])))
+    for n in STATE.get('external_ort_accepts', []):
+        print('onnxruntime accepts (recurrent refuses):', n)
     for s in STATE['skipped']:
         print('skipped:', s)
     if STATE['warnings']:

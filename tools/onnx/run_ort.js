@@ -1,7 +1,7 @@
 'use strict';
 // Runs onnxruntime-node (CPU EP, 1 intra-op / 1 inter-op thread) on a list of jobs.
 // Usage: node run_ort.js JOBS.json RESULTS.json
-// JOBS.json: [{"id": str, "model": path, "feeds": {name: {"dtype","shape","data"}}, "outputs": [names] | null}]
+// JOBS.json: [{"id": str, "model": path, "from_path": bool, "feeds": {name: {"dtype","shape","data"}}, "outputs": [names] | null}]
 // RESULTS.json: [{"id", "outputs": {name: {"dtype","shape","data"}}} | {"id", "error": {"stage","message"}}]
 // Floats are written as JSON numbers holding the exact float32 value (as a double).
 const fs = require('fs');
@@ -28,7 +28,8 @@ function fromTensor(t) {
 async function runJob(job) {
   let session;
   try {
-    session = await ort.InferenceSession.create(fs.readFileSync(job.model), {
+    // from_path: external-data models are loaded from their file so locations resolve against its directory
+    session = await ort.InferenceSession.create(job.from_path ? job.model : fs.readFileSync(job.model), {
       executionProviders: ['cpu'],
       intraOpNumThreads: 1,
       interOpNumThreads: 1,

@@ -407,7 +407,9 @@ OnnxTensor<Scalar> tensorFromProto(const TensorProto& p, const std::string& who,
     std::string location;
     std::int64_t offset = 0;
     std::int64_t length = -1;
-    for (const auto& [key, value] : p.externalData) {
+    for (const auto& entry : p.externalData) {
+      const std::string& key = entry.first;
+      const std::string& value = entry.second;
       auto number = [&](const std::string& v) {
         if (v.empty() || v.size() > 18 || v.find_first_not_of("0123456789") != std::string::npos)
           raise<FormatError>(who, what + ": external data " + key +
