@@ -1,7 +1,7 @@
 /** @file
  * ONNX models (`.onnx`) made of the recurrent operators `LSTM`, `GRU`, `RNN` and the glue that
- * exporters put around them → the library's layers. Part of the optional `recurrent::json`
- * target (for the model tools; the reader itself needs no JSON). See docs/import-onnx.md.
+ * exporters put around them → the library's layers. Needs only the core target
+ * (`recurrent::recurrent`: no JSON, no protobuf). See docs/import-onnx.md.
  *
  *     auto model = recurrent::io::loadOnnx<float>("lstm.onnx");
  *     auto out = model.run({{"X", recurrent::io::OnnxTensor<float>::floats({T, B, I}, x)}});
@@ -21,7 +21,8 @@
  *   `Constant` nodes, or computed from them only);
  * - glue: `Transpose`, `Squeeze`, `Unsqueeze`, `Concat`, `Slice`, `Gather`, `Reshape`, `Cast`,
  *   `Identity`, `Constant`, `Shape`, `ConstantOfShape`, `Expand`, `Add`, `Sub`, `Mul`, `Div`,
- *   `MatMul`, `Gemm`, `Tanh`, `Sigmoid`, `Relu`, `Softmax` — in their forms of opsets 7–22 —
+ *   `MatMul`, `Gemm`, `Range`, `ReduceProd`, `ScatterElements`, `TopK` — in their forms of
+ *   opsets 7–22 —
  *   as far as torch.onnx.export and other exporters use them around recurrent layers. Nodes
  *   whose inputs are all constant are computed once at load.
  *
