@@ -5,7 +5,8 @@
 #            compile-fail, install + consumers), the examples and recurrent-predict
 #   asan     GCC + AddressSanitizer + UBSan (-g1 -O1): unit, golden and saved-model tests (not
 #            the examples, packaging, allocation proof or tools: compile time)
-#   clang20  Clang, tests compiled as C++20 (-g1 -O1), warnings as errors, every test
+#   clang20  Clang, tests compiled as C++20 (-g1 -O1), warnings as errors, every test but the
+#            examples and the allocation proof (dev builds them: compile time)
 #   fuzz     Clang + libFuzzer + ASan + UBSan (-g1 -O1), only the fuzz targets: each fuzzes
 #            60 s from the committed seeds, then the past crashes (fuzz/regressions) and the seeds
 #            are replayed once
