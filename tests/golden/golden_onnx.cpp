@@ -69,12 +69,13 @@ std::string run(const std::filesystem::path& path, const json& c) {
     }
     if (expected.type != io::OnnxType::Float) {
       if (it->second.type != expected.type)
-        return "output '" + name + "': element type " + std::to_string(static_cast<int>(it->second.type)) +
-               ", expected " + std::to_string(static_cast<int>(expected.type));
+        return "output '" + name + "': element type " +
+               std::to_string(static_cast<int>(it->second.type)) + ", expected " +
+               std::to_string(static_cast<int>(expected.type));
       for (std::size_t i = 0; i < expected.ints.size(); ++i)
         if (it->second.ints[i] != expected.ints[i])
-          return "output '" + name + "'[" + std::to_string(i) + "] = " +
-                 std::to_string(it->second.ints[i]) + ", onnxruntime " +
+          return "output '" + name + "'[" + std::to_string(i) +
+                 "] = " + std::to_string(it->second.ints[i]) + ", onnxruntime " +
                  std::to_string(expected.ints[i]);
       continue;
     }

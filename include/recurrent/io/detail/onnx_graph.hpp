@@ -296,13 +296,14 @@ OnnxModel<Scalar> loadOnnx(const std::string& path, const OnnxOptions& options) 
 
 /// Declares (`prefix` = extern) or instantiates (empty `prefix`) the ONNX model code for `Scalar`
 /// (see io/instantiate.hpp).
-#define RECURRENT_IO_ONNX_TEMPLATES(prefix, Scalar)                                             \
-  prefix template class recurrent::io::detail::onnx::Graph<Scalar>;                            \
-  prefix template class recurrent::io::OnnxModel<Scalar>;                                      \
-  prefix template recurrent::io::OnnxModel<Scalar> recurrent::io::loadOnnx<Scalar>(            \
-      const std::string&, const recurrent::io::OnnxOptions&);                                  \
-  prefix template recurrent::io::OnnxModel<Scalar> recurrent::io::onnxFromBytes<Scalar>(       \
-      std::string_view, const std::string&, const std::string&, const recurrent::io::OnnxOptions&);
+#define RECURRENT_IO_ONNX_TEMPLATES(prefix, Scalar)                                      \
+  prefix template class recurrent::io::detail::onnx::Graph<Scalar>;                      \
+  prefix template class recurrent::io::OnnxModel<Scalar>;                                \
+  prefix template recurrent::io::OnnxModel<Scalar> recurrent::io::loadOnnx<Scalar>(      \
+      const std::string&, const recurrent::io::OnnxOptions&);                            \
+  prefix template recurrent::io::OnnxModel<Scalar> recurrent::io::onnxFromBytes<Scalar>( \
+      std::string_view, const std::string&, const std::string&,                          \
+      const recurrent::io::OnnxOptions&);
 
 #ifdef RECURRENT_EXTERN_TEMPLATES
 RECURRENT_IO_ONNX_TEMPLATES(extern, float)

@@ -134,8 +134,8 @@ Recurrent<Scalar>::Recurrent(Op op, const NodeProto& n, const Tensor& w, const T
   std::optional<double> clip;
   if (const AttributeProto* c = typedAttribute(n, "clip", 1, who, node)) {
     if (!(c->f > 0.0f))
-      raise<ConfigError>(
-          who, node + ": clip: expected a positive threshold, got " + floatText(c->f));
+      raise<ConfigError>(who,
+                         node + ": clip: expected a positive threshold, got " + floatText(c->f));
     clip = static_cast<double>(c->f);
   }
   const std::int64_t inputForget =
