@@ -583,32 +583,26 @@ int main(int argc, char** argv) {
       std::cout << "FAIL " << name << ": " << o.message << "\n";
     }
   }
+  auto tally = [&](const std::string& name, const std::string& message) {
+    if (message.empty()) {
+      ++passed;
+      if (verbose) std::cout << "ok   " << name << "\n";
+    } else {
+      ++failed;
+      std::cout << "FAIL " << name << ": " << message << "\n";
+    }
+  };
   // Fit folders (SCHEMA-train.md §4).
-  for (const auto& dir : fits) {
-    const std::string message = golden::runFitCase(dir, useDouble, saveTo);
-    const std::string name = fits.size() > 1 && dir.parent_path() != fits.front().parent_path()
-                                 ? dir.string()
-                                 : dir.filename().string();
-    if (message.empty()) {
-      ++passed;
-      if (verbose) std::cout << "ok   " << name << "\n";
-    } else {
-      ++failed;
-      std::cout << "FAIL " << name << ": " << message << "\n";
-    }
-  }
+  for (const auto& dir : fits)
+    tally(fits.size() > 1 && dir.parent_path() != fits.front().parent_path()
+              ? dir.string()
+              : dir.filename().string(),
+          golden::runFitCase(dir, useDouble, saveTo));
   // ONNX cases (oracle/onnx/README.md): onnxruntime's outputs or its refusals.
-  for (const auto& f : onnx) {
-    const std::string message = golden::runOnnxCase(f, useDouble);
-    const std::string name = severalDirs ? f.string() : f.stem().string();
-    if (message.empty()) {
-      ++passed;
-      if (verbose) std::cout << "ok   " << name << "\n";
-    } else {
-      ++failed;
-      std::cout << "FAIL " << name << ": " << message << "\n";
-    }
-  }
+  bool onnxDirs = false;
+  for (const auto& f : onnx) onnxDirs |= f.parent_path() != onnx.front().parent_path();
+  for (const auto& f : onnx)
+    tally(onnxDirs ? f.string() : f.stem().string(), golden::runOnnxCase(f, useDouble));
   std::cout << (useDouble ? "double" : "float") << ": " << passed << " passed, " << failed
             << " failed\n";
   return failed == 0 ? 0 : 1;

@@ -609,9 +609,13 @@ class Glue {
     }
     return t;
   }
+  /// A glue result holds at most 2^26 values (256 MiB of float): far above what recurrent
+  /// models pass between ops, and a bound on what a hostile file can make us allocate.
+  static constexpr Index kMaxElements = Index{1} << 26;
   static void checkSize(Index n, const char* what, const Glue& g) {
-    if (n < 0 || n > (Index{1} << 31))
-      g.fail(std::string(what) + ": result of " + std::to_string(n) + " elements (limit 2^31)");
+    if (n < 0 || n > kMaxElements)
+      g.fail(std::string(what) + ": a result of " + std::to_string(n) +
+             " values (the limit is 2^26)");
   }
 
   void transpose() {
@@ -828,6 +832,13 @@ class Glue {
       if (i < -dim || i >= dim)
         fail("indices: expected values in [" + std::to_string(-dim) + ", " +
              std::to_string(dim - 1) + "], got " + std::to_string(i));
+    // Each factor is bounded by an input's size; their product is checked before the reserve.
+    checkSize(static_cast<Index>(static_cast<double>(outer) * static_cast<double>(indices.size()) *
+                                             static_cast<double>(inner) >
+                                         static_cast<double>(kMaxElements)
+                                     ? kMaxElements + 1
+                                     : outer * static_cast<Index>(indices.size()) * inner),
+              "Gather", *this);
     withData(x, [&](const auto& data) {
       using T = typename std::decay_t<decltype(data)>::value_type;
       std::vector<T> out;
@@ -862,6 +873,7 @@ class Glue {
         continue;
       }
       if (d < 0) fail("shape: invalid dim " + std::to_string(d) + " in " + dimsString(target));
+      checkSize(static_cast<Index>(d), "shape", *this);  // before the product can overflow
       shape.push_back(static_cast<Index>(d));
       known *= static_cast<Index>(d);
       checkSize(known, "shape", *this);
@@ -958,6 +970,7 @@ class Glue {
     Index total = 1;
     for (std::int64_t d : ints(i, "shape")) {
       if (d < 0) fail("shape: negative dim " + std::to_string(d));
+      checkSize(static_cast<Index>(d), "shape", *this);  // before the product can overflow
       shape.push_back(static_cast<Index>(d));
       total *= static_cast<Index>(d);
       checkSize(total, "shape", *this);
@@ -1090,6 +1103,10 @@ class Glue {
     if (b.shape[0] != k)
       fail("A " + dimsString(a.shape) + " and B " + dimsString(b.shape) + " do not multiply");
     const Index m = a.size() / std::max<Index>(k, 1);
+    checkSize(static_cast<double>(m) * static_cast<double>(n) > static_cast<double>(kMaxElements)
+                  ? kMaxElements + 1
+                  : m * n,
+              "MatMul", *this);
     std::vector<Index> shape = a.shape;
     shape.back() = n;
     Eigen::Map<const Matrix<Scalar>> A(a.values.data(), m, k), B(b.values.data(), k, n);
@@ -1112,6 +1129,10 @@ class Glue {
     const Index n = tb ? B.rows() : B.cols(), kb = tb ? B.cols() : B.rows();
     if (k != kb)
       fail("A " + dimsString(a.shape) + " and B " + dimsString(b.shape) + " do not multiply");
+    checkSize(static_cast<double>(m) * static_cast<double>(n) > static_cast<double>(kMaxElements)
+                  ? kMaxElements + 1
+                  : m * n,
+              "Gemm", *this);
     Matrix<Scalar> C(m, n);
     if (ta && tb)
       C.noalias() = A.transpose() * B.transpose();
@@ -1160,7 +1181,7 @@ class Glue {
       if (delta == T(0)) fail("delta: 0 is not a step");
       const double n = std::ceil((static_cast<double>(limit) - static_cast<double>(start)) /
                                  static_cast<double>(delta));
-      if (!(n <= double(Index{1} << 31))) fail("range of more than 2^31 elements");
+      if (!(n <= double(kMaxElements))) fail("a range of more than 2^26 values");
       const auto count = static_cast<Index>(std::max(0.0, n));
       std::vector<T> out(static_cast<std::size_t>(count));
       for (Index k = 0; k < count; ++k)
