@@ -139,6 +139,20 @@ std::string dimsString(const Dims& dims) {
   return s + "]";
 }
 
+/// True when the product of `dims`, each counted as at least 1, is at most `limit`: what strides
+/// over the shape reach (a dim of 0 empties a tensor but does not bound its other dims).
+template <class Dims>
+bool capacityWithin(const Dims& dims, Index limit) {
+  Index cap = 1;
+  for (const auto d : dims) {
+    if (d < 0) return false;
+    const Index m = std::max<Index>(static_cast<Index>(d), 1);
+    if (cap > limit / m) return false;
+    cap *= m;
+  }
+  return true;
+}
+
 inline const AttributeProto* findAttribute(const NodeProto& n, const char* name) {
   for (const AttributeProto& a : n.attribute)
     if (a.name == name) return &a;
@@ -305,6 +319,9 @@ void checkFeed(const OnnxValueInfo& info, const OnnxTensor<Scalar>& t, const std
         who, what + ": expected element type " + typeName(info.type) + ", got " + typeName(t.type));
   for (Index d : t.shape)
     if (d < 0) raise<ShapeError>(who, what + ": negative dimension in " + dimsString(t.shape));
+  if (!capacityWithin(t.shape, Index{1} << 40))
+    raise<ShapeError>(who,
+                      what + ": shape " + dimsString(t.shape) + " spans more than 2^40 values");
   const std::size_t held = t.type == OnnxType::Float ? t.values.size() : t.ints.size();
   if (static_cast<Index>(held) != t.size())
     raise<ShapeError>(who, what + ": shape " + dimsString(t.shape) + " needs " +
@@ -328,20 +345,20 @@ void checkFeed(const OnnxValueInfo& info, const OnnxTensor<Scalar>& t, const std
 // Tensors from the file
 // ---------------------------------------------------------------------------------------------
 
-/// The element count of `dims`, each ≥ 0, the product at most 2^40 (else FormatError).
+/// The element count of `dims`, each ≥ 0, their product (a 0 counted as 1) at most 2^40 (else
+/// FormatError).
 inline Index elementCount(const std::vector<std::int64_t>& dims, const std::string& who,
                           const std::string& what) {
-  Index n = 1;
-  for (std::int64_t d : dims) {
+  for (std::int64_t d : dims)
     if (d < 0)
       recurrent::detail::raise<FormatError>(
           who,
           what + ": dims " + dimsString(dims) + ": expected dims ≥ 0, got " + std::to_string(d));
-    if (d > 0 && n > (Index{1} << 40) / d)
-      recurrent::detail::raise<FormatError>(
-          who, what + ": dims " + dimsString(dims) + " hold more than 2^40 elements");
-    n *= static_cast<Index>(d);
-  }
+  if (!capacityWithin(dims, Index{1} << 40))
+    recurrent::detail::raise<FormatError>(
+        who, what + ": dims " + dimsString(dims) + " span more than 2^40 elements");
+  Index n = 1;
+  for (std::int64_t d : dims) n *= static_cast<Index>(d);
   return n;
 }
 
@@ -580,6 +597,10 @@ class Glue {
   }
   const Tensor* optional(std::size_t i) const { return i < in_.size() ? in_[i] : nullptr; }
   void set(Tensor t, std::size_t i = 0) {
+    // Every result's shape spans at most 2^26 values (zeros counted as 1), so the strides of the
+    // ops that read it cannot overflow.
+    if (!capacityWithin(t.shape, kMaxElements))
+      fail("a result of shape " + dimsString(t.shape) + " spans more than 2^26 values");
     if (i < out_.size() && out_[i] != nullptr) *out_[i] = std::move(t);
   }
   /// An integer tensor's values (axes, shapes, indices).
